@@ -1,0 +1,253 @@
+//! Cartoonizing many files: gathering inputs from files and folders, choosing output paths
+//! (never an input), decoding and encoding on their own threads while the model runs, and
+//! a summary that counts failures instead of stopping at the first.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use super::{TileOptions, Translator, cartoonize_image};
+use crate::imageio::{DecodedImage, ImageIoError, decode_image, encode_image};
+
+/// Extensions recognised as images when walking folders.
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+
+/// One input image and where its output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The image to read.
+    pub input: PathBuf,
+    /// The file to write.
+    pub output: PathBuf,
+}
+
+/// What a batch should do besides translating.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchOptions {
+    /// Tiling of large images.
+    pub tiles: TileOptions,
+    /// Skip inputs whose output already exists (to resume an interrupted batch).
+    pub skip_existing: bool,
+}
+
+/// The outcome of a batch.
+#[derive(Debug, Default)]
+pub struct BatchSummary {
+    /// Images written.
+    pub written: usize,
+    /// Images skipped because their output existed.
+    pub skipped: usize,
+    /// Images that failed, with the reason.
+    pub failures: Vec<(PathBuf, String)>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Expands files and folders (recursively, sorted) into image files, each with the path
+/// relative to the folder it was found in (the bare file name for files given directly).
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ImageIoError> {
+    let mut found = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ImageIoError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut stack = vec![path.clone()];
+            let mut files = Vec::new();
+            while let Some(dir) = stack.pop() {
+                let entries = std::fs::read_dir(&dir).map_err(|source| ImageIoError::Read {
+                    path: dir.clone(),
+                    source,
+                })?;
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if is_image(&p) {
+                        files.push(p);
+                    }
+                }
+            }
+            files.sort();
+            for f in files {
+                let rel = f.strip_prefix(path).unwrap_or(&f).to_path_buf();
+                found.push((f, rel));
+            }
+        } else {
+            let name = path
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| path.clone());
+            found.push((path.clone(), name));
+        }
+    }
+    Ok(found)
+}
+
+/// Output extension for an input: its own when toongan can write it, else PNG.
+fn output_extension(input: &Path) -> String {
+    match input
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
+        Some(e) if ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"].contains(&e.as_str()) => e,
+        _ => "png".to_string(),
+    }
+}
+
+/// Chooses output paths.
+///
+/// - `output` names a file (has an extension and is not an existing folder) and there is
+///   exactly one input: that file.
+/// - `output` names a folder: each input's relative path under it.
+/// - no `output`: `<stem>_<tag>.<ext>` next to each input.
+///
+/// An output that would be one of the inputs is refused.
+pub fn plan_outputs(
+    inputs: &[(PathBuf, PathBuf)],
+    output: Option<&Path>,
+    tag: &str,
+) -> Result<Vec<InputFile>, String> {
+    let single_file =
+        output.filter(|o| !o.is_dir() && o.extension().is_some() && inputs.len() == 1);
+    if output.is_some_and(|o| o.extension().is_some() && !o.is_dir()) && inputs.len() > 1 {
+        return Err(format!(
+            "--output {} looks like a file but there are {} inputs: give a folder",
+            output.unwrap_or(Path::new("")).display(),
+            inputs.len()
+        ));
+    }
+    let mut planned = Vec::with_capacity(inputs.len());
+    for (input, rel) in inputs {
+        let out = if let Some(file) = single_file {
+            file.to_path_buf()
+        } else if let Some(dir) = output {
+            dir.join(rel).with_extension(output_extension(input))
+        } else {
+            let stem = input
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("image");
+            input.with_file_name(format!("{stem}_{tag}.{}", output_extension(input)))
+        };
+        planned.push(InputFile {
+            input: input.clone(),
+            output: out,
+        });
+    }
+    let canonical_inputs: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|(i, _)| std::fs::canonicalize(i).ok())
+        .collect();
+    for job in &planned {
+        let out = std::fs::canonicalize(&job.output).unwrap_or_else(|_| job.output.clone());
+        if canonical_inputs.contains(&out) {
+            return Err(format!(
+                "output {} is an input: toongan never overwrites its inputs; choose another --output",
+                job.output.display()
+            ));
+        }
+    }
+    Ok(planned)
+}
+
+/// Translates every job; failures are collected, not fatal. `on_progress` is called after
+/// each image with the number done.
+pub fn run_batch(
+    translator: &dyn Translator,
+    jobs: &[InputFile],
+    options: BatchOptions,
+    mut on_progress: impl FnMut(usize, &Path),
+) -> BatchSummary {
+    let start = Instant::now();
+    let mut summary = BatchSummary::default();
+    let todo: Vec<&InputFile> = jobs
+        .iter()
+        .filter(|j| {
+            let skip = options.skip_existing && j.output.exists();
+            summary.skipped += usize::from(skip);
+            !skip
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        // Decoding runs one image ahead; encoding runs behind, each on its own thread.
+        let (decoded_tx, decoded_rx) =
+            mpsc::sync_channel::<(&InputFile, Result<DecodedImage, ImageIoError>)>(1);
+        let (encode_tx, encode_rx) = mpsc::sync_channel::<(&InputFile, DecodedImage)>(1);
+        let (done_tx, done_rx) = mpsc::channel::<(&InputFile, Result<(), String>)>();
+        let todo_ref = &todo;
+        scope.spawn(move || {
+            for job in todo_ref {
+                if decoded_tx.send((job, decode_image(&job.input))).is_err() {
+                    break;
+                }
+            }
+        });
+        let encode_done = done_tx.clone();
+        scope.spawn(move || {
+            for (job, img) in encode_rx {
+                let result = encode_image(
+                    &job.output,
+                    img.width,
+                    img.height,
+                    &img.rgb,
+                    img.alpha.as_deref(),
+                )
+                .map_err(|e| e.to_string());
+                let _ = encode_done.send((job, result));
+            }
+        });
+        let mut finished = 0usize;
+        let mut drain = |summary: &mut BatchSummary, block: bool| {
+            let next = if block {
+                done_rx.recv().ok()
+            } else {
+                done_rx.try_recv().ok()
+            };
+            next.map(|(job, result)| {
+                match result {
+                    Ok(()) => summary.written += 1,
+                    Err(e) => summary.failures.push((job.input.clone(), e)),
+                }
+                finished += 1;
+                on_progress(finished, &job.input);
+            })
+        };
+        let mut sent = 0usize;
+        for (job, decoded) in decoded_rx {
+            match decoded {
+                Ok(img) => {
+                    let rgb = cartoonize_image(
+                        translator,
+                        &img.rgb,
+                        img.width as usize,
+                        img.height as usize,
+                        options.tiles,
+                    );
+                    let out = DecodedImage { rgb, ..img };
+                    let _ = encode_tx.send((job, out));
+                    sent += 1;
+                }
+                Err(e) => {
+                    let _ = done_tx.send((job, Err(e.to_string())));
+                    sent += 1;
+                }
+            }
+            while drain(&mut summary, false).is_some() {}
+        }
+        drop(encode_tx);
+        drop(done_tx);
+        while drain(&mut summary, true).is_some() {}
+        let _ = sent;
+    });
+    summary.seconds = start.elapsed().as_secs_f64();
+    summary
+}

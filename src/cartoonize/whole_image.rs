@@ -1,0 +1,87 @@
+//! Cartoonizing one whole image of any size: reflection-pad to a multiple of 4, run the
+//! translator on overlapping tiles when the image is large, blend, crop back.
+
+use super::Translator;
+use crate::imageio::tiling::{TileBlender, TilePlan};
+
+/// How large images are split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileOptions {
+    /// Largest tile side in pixels (a multiple of 4); images up to this size run whole.
+    pub tile: usize,
+    /// Overlap between neighbouring tiles, blended with linear ramps.
+    pub overlap: usize,
+}
+
+impl Default for TileOptions {
+    fn default() -> Self {
+        Self {
+            tile: 1024,
+            overlap: 64,
+        }
+    }
+}
+
+/// Reflects index `i` into `0..n` without repeating the edge (PyTorch `ReflectionPad2d`),
+/// falling back to edge replication for pads wider than the image.
+fn reflect(i: usize, n: usize) -> usize {
+    if i < n {
+        return i;
+    }
+    let r = 2 * (n - 1) as isize - i as isize;
+    r.clamp(0, n as isize - 1) as usize
+}
+
+/// Cartoonizes interleaved RGB in [0, 1] of any size; the result has exactly the input's size.
+pub fn cartoonize_image(
+    translator: &dyn Translator,
+    rgb: &[f32],
+    width: usize,
+    height: usize,
+    tiles: TileOptions,
+) -> Vec<f32> {
+    let pw = width.div_ceil(4) * 4;
+    let ph = height.div_ceil(4) * 4;
+    let padded: Vec<f32> = if (pw, ph) == (width, height) {
+        rgb.to_vec()
+    } else {
+        let mut out = Vec::with_capacity(pw * ph * 3);
+        for y in 0..ph {
+            let sy = reflect(y, height);
+            for x in 0..pw {
+                let sx = reflect(x, width);
+                let i = (sy * width + sx) * 3;
+                out.extend_from_slice(&rgb[i..i + 3]);
+            }
+        }
+        out
+    };
+    let plan = TilePlan::new(pw, ph, tiles.tile, tiles.overlap);
+    let full = if plan.len() == 1 {
+        translator.translate(&padded, pw, ph)
+    } else {
+        let mut blender = TileBlender::new(pw, ph, 3);
+        let (tw, th) = (plan.tile_w, plan.tile_h);
+        let mut tile = vec![0.0f32; tw * th * 3];
+        for &y0 in &plan.ys {
+            for &x0 in &plan.xs {
+                for ty in 0..th {
+                    let src = ((y0 + ty) * pw + x0) * 3;
+                    tile[ty * tw * 3..(ty + 1) * tw * 3]
+                        .copy_from_slice(&padded[src..src + tw * 3]);
+                }
+                let out = translator.translate(&tile, tw, th);
+                blender.add(&plan, x0, y0, tw, th, &out, pw, ph);
+            }
+        }
+        blender.finish()
+    };
+    if (pw, ph) == (width, height) {
+        return full;
+    }
+    let mut out = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        out.extend_from_slice(&full[y * pw * 3..(y * pw + width) * 3]);
+    }
+    out
+}

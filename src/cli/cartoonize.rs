@@ -1,0 +1,133 @@
+//! `toongan cartoonize`: photos in, cartoons out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use toongan::backend::Cpu;
+use toongan::cartoonize::{
+    BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,
+};
+use toongan::weights::{Style, StyleRegistry, load_generator, load_published_generator};
+
+/// Arguments of `toongan cartoonize`.
+#[derive(Debug, Args)]
+pub struct CartoonizeArgs {
+    /// Image files or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF, GIF).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Published style: hayao, hosoda, paprika or shinkai.
+    #[arg(long, default_value = "shinkai", conflicts_with = "model")]
+    style: String,
+    /// A generator trained with toongan (.safetensors file) instead of a published style.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Output file (one input) or folder (several inputs or folders). Default: next to each
+    /// input, as <name>_<style>.<ext>.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Folder holding <style>/ weight folders.
+    #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
+    weights_dir: Option<PathBuf>,
+    /// Never download weights; fail if they are not on disk.
+    #[arg(long)]
+    offline: bool,
+    /// Largest tile side in pixels; larger images are processed in overlapping tiles.
+    #[arg(long, default_value_t = 1024)]
+    tile: usize,
+    /// Overlap between tiles in pixels.
+    #[arg(long, default_value_t = 64)]
+    tile_overlap: usize,
+    /// Skip inputs whose output file already exists (resume an interrupted batch).
+    #[arg(long)]
+    skip_existing: bool,
+}
+
+pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
+    if args.tile % 4 != 0 || args.tile <= 2 * args.tile_overlap {
+        bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
+    }
+    let device = Default::default();
+    let (translator, tag): (Box<dyn Translator>, String) = match &args.model {
+        Some(path) => {
+            let (g, config) = load_generator::<Cpu>(path, &device)?;
+            (
+                Box::new(BurnTranslator::new(g, &config, device)),
+                "cartoon".to_string(),
+            )
+        }
+        None => {
+            let style: Style = args.style.parse()?;
+            let mut registry = StyleRegistry {
+                weights_dir: args.weights_dir.clone(),
+                ..StyleRegistry::default()
+            };
+            registry.allow_download = !args.offline;
+            let dir = registry.locate(style)?;
+            let g = load_published_generator::<Cpu>(&dir, &device)?;
+            let config = toongan::model::GeneratorConfig::published();
+            (
+                Box::new(BurnTranslator::new(g, &config, device)),
+                style.name().to_string(),
+            )
+        }
+    };
+    let inputs = collect_inputs(&args.inputs)?;
+    if inputs.is_empty() {
+        bail!("no images found in {:?}", args.inputs);
+    }
+    let jobs = plan_outputs(&inputs, args.output.as_deref(), &tag).map_err(anyhow::Error::msg)?;
+    let bar = if jobs.len() > 1 {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} (eta {eta})",
+            )
+            .context("progress template")?,
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let options = BatchOptions {
+        tiles: TileOptions {
+            tile: args.tile,
+            overlap: args.tile_overlap,
+        },
+        skip_existing: args.skip_existing,
+    };
+    let summary = run_batch(translator.as_ref(), &jobs, options, |done, path| {
+        bar.set_position(done as u64);
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    });
+    bar.finish_and_clear();
+    for (path, reason) in &summary.failures {
+        eprintln!("failed: {}: {reason}", path.display());
+    }
+    if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
+        eprintln!(
+            "wrote {} ({:.2} s)",
+            jobs[0].output.display(),
+            summary.seconds
+        );
+    } else {
+        eprintln!(
+            "{} images written, {} skipped, {} failed in {:.1} s",
+            summary.written,
+            summary.skipped,
+            summary.failures.len(),
+            summary.seconds
+        );
+    }
+    Ok(if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

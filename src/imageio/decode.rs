@@ -1,0 +1,100 @@
+//! Decoding an image file into float RGB in [0, 1] plus its alpha channel, whatever the
+//! format, bit depth or EXIF orientation.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use super::ImageIoError;
+
+/// Largest width or height accepted (a 32768x32768 RGB float image is 12 GiB).
+pub const MAX_SIDE: u32 = 32768;
+
+/// A decoded image, upright, as the networks take it.
+#[derive(Debug, Clone)]
+pub struct DecodedImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Interleaved RGB in [0, 1], row-major (grayscale is replicated to the three channels).
+    pub rgb: Vec<f32>,
+    /// The alpha channel in [0, 1], if the file had one.
+    pub alpha: Option<Vec<f32>>,
+}
+
+/// Decodes `path`, applying its EXIF orientation.
+pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
+    let decode_err = |message: String| ImageIoError::Decode {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|source| ImageIoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .map_err(|source| ImageIoError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(8 << 30);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| classify(path, e))?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(decode_err(format!("empty image ({w}x{h})")));
+    }
+    let orientation = decoder
+        .orientation()
+        .map_err(|e| decode_err(e.to_string()))?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| classify(path, e))?;
+    img.apply_orientation(orientation);
+    Ok(to_decoded(&img))
+}
+
+fn classify(path: &Path, e: image::ImageError) -> ImageIoError {
+    match e {
+        image::ImageError::Limits(_) => ImageIoError::TooLarge {
+            path: path.to_path_buf(),
+            width: 0,
+            height: 0,
+            max: MAX_SIDE,
+        },
+        image::ImageError::IoError(source) => ImageIoError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => ImageIoError::Decode {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Converts any decoded image to float RGB + optional alpha.
+pub fn to_decoded(img: &DynamicImage) -> DecodedImage {
+    let (width, height) = (img.width(), img.height());
+    let has_alpha = img.color().has_alpha();
+    let rgba = img.to_rgba32f();
+    let n = (width as usize) * (height as usize);
+    let mut rgb = Vec::with_capacity(n * 3);
+    let mut alpha = has_alpha.then(|| Vec::with_capacity(n));
+    for p in rgba.pixels() {
+        rgb.extend_from_slice(&[p[0], p[1], p[2]]);
+        if let Some(a) = alpha.as_mut() {
+            a.push(p[3]);
+        }
+    }
+    DecodedImage {
+        width,
+        height,
+        rgb,
+        alpha,
+    }
+}

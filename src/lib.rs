@@ -1,0 +1,14 @@
+//! toongan: photo-to-cartoon translation with GANs.
+//!
+//! The library behind the `toongan` binary: the CartoonGAN generator and its published
+//! weights ([`model`], [`weights`]), image decoding and tiling ([`imageio`]), and inference
+//! ([`cartoonize`]). Training, evaluation and the survey join as sibling modules.
+//!
+//! Dependencies point one way: the binary's `cli` → `cartoonize` → `weights` → `model`; `imageio` stands
+//! on its own.
+
+pub mod backend;
+pub mod cartoonize;
+pub mod imageio;
+pub mod model;
+pub mod weights;

@@ -1,0 +1,27 @@
+//! The generator's activation switch: ReLU (CartoonGAN) or LeakyReLU (improved CartoonGAN).
+
+use burn::tensor::{Tensor, activation, backend::Backend};
+use serde::{Deserialize, Serialize};
+
+/// Activation used after each normalization in the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Activation {
+    /// `max(x, 0)`, as in the published CartoonGAN.
+    Relu,
+    /// `max(x, slope * x)`; the improved CartoonGAN's choice.
+    LeakyRelu {
+        /// Negative slope, e.g. 0.2.
+        slope: f64,
+    },
+}
+
+impl Activation {
+    /// Applies the activation.
+    pub fn forward<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match *self {
+            Activation::Relu => activation::relu(x),
+            Activation::LeakyRelu { slope } => activation::leaky_relu(x, slope),
+        }
+    }
+}

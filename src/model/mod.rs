@@ -1,0 +1,13 @@
+//! Network definitions, each written once and generic over the burn backend.
+
+pub mod activation;
+pub mod channel_order;
+pub mod generator;
+pub mod norm;
+pub mod padding;
+
+pub use activation::Activation;
+pub use channel_order::ChannelOrder;
+pub use generator::{Generator, GeneratorConfig};
+pub use norm::{Norm, NormKind};
+pub use padding::PaddingScheme;

@@ -1,0 +1,45 @@
+//! Where the generator pads with reflection and where with zeros.
+
+use burn::tensor::{Tensor, backend::Backend, ops::PadMode};
+use serde::{Deserialize, Serialize};
+
+/// Padding scheme of the generator's convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaddingScheme {
+    /// The published PyTorch port: reflection before the 7x7 convs and inside residual
+    /// blocks, zeros elsewhere. Required to reproduce the published weights' output.
+    Published,
+    /// Reflection before every convolution (the TensorFlow port's choice).
+    ReflectEverywhere,
+}
+
+/// How one convolution pads its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pad {
+    /// Zero padding of the given width.
+    Zeros(usize),
+    /// Mirror padding that does not repeat the edge pixel (PyTorch `ReflectionPad2d`).
+    Reflect(usize),
+}
+
+impl PaddingScheme {
+    /// Padding for a convolution the published port pads with zeros.
+    pub fn zero_site(&self, width: usize) -> Pad {
+        match self {
+            PaddingScheme::Published => Pad::Zeros(width),
+            PaddingScheme::ReflectEverywhere => Pad::Reflect(width),
+        }
+    }
+}
+
+impl Pad {
+    /// Pads an NCHW tensor on its two spatial dimensions.
+    pub fn apply<B: Backend>(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        match *self {
+            Pad::Zeros(0) | Pad::Reflect(0) => x,
+            Pad::Zeros(p) => x.pad([(p, p), (p, p)], PadMode::Constant(0.0)),
+            Pad::Reflect(p) => x.pad([(p, p), (p, p)], PadMode::Reflect),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Reading and writing model weights: the published CartoonGAN `.npy` layout, the style
+//! registry with its hashes and download locations, and toongan's own safetensors
+//! checkpoints.
+
+pub mod cartoongan_npy;
+pub mod checkpoint;
+pub mod npy;
+pub mod styles;
+
+pub use cartoongan_npy::load_published_generator;
+pub use checkpoint::{load_generator, save_generator};
+pub use styles::{Style, StyleRegistry};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong finding, verifying or reading weights.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A `.npy` file is not a float32 array of the expected shape.
+    #[error("{path}: {message}")]
+    BadArray {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file's SHA-256 does not match the registry.
+    #[error(
+        "{path} has SHA-256 {actual}, expected {expected}: the file is corrupt or not the \
+         published one. Delete it and run again to download it, or replace it with the file \
+         from {url}"
+    )]
+    HashMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The hash it has.
+        actual: String,
+        /// The hash it should have.
+        expected: String,
+        /// Where the published file lives.
+        url: String,
+    },
+    /// A style's weights are neither on disk nor downloadable.
+    #[error(
+        "weights for style '{style}' are not in {searched} and could not be downloaded ({cause}). \
+         Download the {n} files of {url_dir} into {target}, or point --weights-dir \
+         (or $TOONGAN_WEIGHTS_DIR) at a folder holding a '{style}/' folder"
+    )]
+    Unavailable {
+        /// The style.
+        style: String,
+        /// The folders that were searched.
+        searched: String,
+        /// Why the download failed.
+        cause: String,
+        /// How many files the style has.
+        n: usize,
+        /// The public folder holding them.
+        url_dir: String,
+        /// Where to put them.
+        target: String,
+    },
+    /// The style name is not one of the published ones.
+    #[error("unknown style '{0}': choose one of hayao, hosoda, paprika, shinkai")]
+    UnknownStyle(String),
+    /// A checkpoint could not be read or written.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
