@@ -85,3 +85,39 @@ pub fn cartoonize_image(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Identity;
+    impl Translator for Identity {
+        fn translate(&self, rgb: &[f32], _w: usize, _h: usize) -> Vec<f32> {
+            rgb.to_vec()
+        }
+    }
+
+    #[test]
+    fn tiling_and_padding_are_lossless_for_an_identity_translator() {
+        let (w, h) = (301, 203);
+        let rgb: Vec<f32> = (0..w * h * 3).map(|i| (i % 251) as f32 / 250.0).collect();
+        for tiles in [TileOptions { tile: 64, overlap: 16 }, TileOptions { tile: 128, overlap: 8 }, TileOptions::default()] {
+            let out = cartoonize_image(&Identity, &rgb, w, h, tiles);
+            assert_eq!(out.len(), rgb.len());
+            let worst = out.iter().zip(&rgb).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{tiles:?}: {worst}");
+        }
+    }
+
+    #[test]
+    fn tile_plans_cover_the_image_with_the_requested_overlap() {
+        let plan = TilePlan::new(1000, 604, 256, 32);
+        assert_eq!(*plan.xs.last().unwrap() + plan.tile_w, 1000);
+        assert_eq!(*plan.ys.last().unwrap() + plan.tile_h, 604);
+        for pair in plan.xs.windows(2) {
+            assert!(pair[0] + plan.tile_w >= pair[1] + 32, "{:?}", plan.xs);
+        }
+        assert!(plan.xs.iter().chain(&plan.ys).all(|v| v % 4 == 0));
+        assert_eq!(TilePlan::new(200, 100, 256, 32).len(), 1);
+    }
+}
