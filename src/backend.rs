@@ -32,7 +32,9 @@ pub enum DeviceError {
     #[error("unknown device '{0}': use cpu, cuda or cuda:N")]
     Unknown(String),
     /// This binary was built without CUDA support.
-    #[error("this toongan was built without CUDA: rebuild with `cargo build --release --features cuda`")]
+    #[error(
+        "this toongan was built without CUDA: rebuild with `cargo build --release --features cuda`"
+    )]
     NotBuilt,
     /// The CUDA driver is missing or has no such device.
     #[error("CUDA device {index} is not usable: {reason}")]
@@ -132,8 +134,14 @@ mod tests {
     #[test]
     fn device_names_parse() {
         assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
-        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(0));
-        assert_eq!("CUDA:3".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(3));
+        assert_eq!(
+            "cuda".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cuda(0)
+        );
+        assert_eq!(
+            "CUDA:3".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cuda(3)
+        );
         assert!("tpu".parse::<DeviceChoice>().is_err());
         assert!("cuda:x".parse::<DeviceChoice>().is_err());
     }

@@ -22,7 +22,13 @@ fn tiny_model(dir: &Path) -> std::path::PathBuf {
 }
 
 fn gradient(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, y| Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, ((x + y) % 256) as u8]))
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([
+            (x * 255 / w) as u8,
+            (y * 255 / h) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    })
 }
 
 fn s(p: &Path) -> &str {
@@ -58,14 +64,24 @@ fn published_styles_match_float64_reference_within_one_level() {
         );
         assert!(run.status.success(), "{input} {style}: {}", stderr(&run));
         let got = image::open(&out).unwrap().to_rgb8();
-        let reference = toongan::weights::npy::read_npy(&fixture(&format!("cartoongan/{input}_{style}.npy"))).unwrap();
+        let reference =
+            toongan::weights::npy::read_npy(&fixture(&format!("cartoongan/{input}_{style}.npy")))
+                .unwrap();
         let (w, h) = got.dimensions();
-        assert_eq!(reference.shape, vec![h as usize, w as usize, 3], "{input} {style}");
+        assert_eq!(
+            reference.shape,
+            vec![h as usize, w as usize, 3],
+            "{input} {style}"
+        );
         let mut worst = 0.0f32;
         for (g, r) in got.as_raw().iter().zip(&reference.data) {
             worst = worst.max((*g as f32 / 255.0 - r).abs());
         }
-        assert!(worst <= 1.0 / 255.0 + 1e-6, "{input} {style}: worst pixel off by {:.3} levels", worst * 255.0);
+        assert!(
+            worst <= 1.0 / 255.0 + 1e-6,
+            "{input} {style}: worst pixel off by {:.3} levels",
+            worst * 255.0
+        );
     }
 }
 
@@ -76,21 +92,45 @@ fn odd_sizes_grayscale_sixteen_bit_and_alpha_keep_their_shape() {
     let odd = tmp.path().join("odd.png");
     gradient(301, 203).save(&odd).unwrap();
     let rgba = tmp.path().join("rgba.png");
-    let alpha_img = RgbaImage::from_fn(45, 31, |x, y| Rgba([x as u8 * 5, y as u8 * 7, 90, (x * 5 + y) as u8]));
+    let alpha_img = RgbaImage::from_fn(45, 31, |x, y| {
+        Rgba([x as u8 * 5, y as u8 * 7, 90, (x * 5 + y) as u8])
+    });
     alpha_img.save(&rgba).unwrap();
     let deep = tmp.path().join("deep.png");
-    DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(33, 17, |x, y| Rgb([x as u16 * 1900, y as u16 * 3000, 65535]))).save(&deep).unwrap();
+    DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(33, 17, |x, y| {
+        Rgb([x as u16 * 1900, y as u16 * 3000, 65535])
+    }))
+    .save(&deep)
+    .unwrap();
     let gray = photo("stairs-gray.png");
 
-    for (input, size, has_alpha) in [(&odd, (301, 203), false), (&rgba, (45, 31), true), (&deep, (33, 17), false), (&gray, (512, 512), false)] {
-        let out = tmp.path().join(format!("out_{}.png", input.file_stem().unwrap().to_str().unwrap()));
-        let run = toongan(&["cartoonize", s(input), "--model", s(&model), "-o", s(&out)], tmp.path());
-        assert!(run.status.success(), "{}: {}", input.display(), stderr(&run));
+    for (input, size, has_alpha) in [
+        (&odd, (301, 203), false),
+        (&rgba, (45, 31), true),
+        (&deep, (33, 17), false),
+        (&gray, (512, 512), false),
+    ] {
+        let out = tmp.path().join(format!(
+            "out_{}.png",
+            input.file_stem().unwrap().to_str().unwrap()
+        ));
+        let run = toongan(
+            &["cartoonize", s(input), "--model", s(&model), "-o", s(&out)],
+            tmp.path(),
+        );
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            input.display(),
+            stderr(&run)
+        );
         let img = image::open(&out).unwrap();
         assert_eq!(img.dimensions(), size, "{}", input.display());
         assert_eq!(img.color().has_alpha(), has_alpha, "{}", input.display());
     }
-    let out_alpha = image::open(tmp.path().join("out_rgba.png")).unwrap().to_rgba8();
+    let out_alpha = image::open(tmp.path().join("out_rgba.png"))
+        .unwrap()
+        .to_rgba8();
     for (a, b) in out_alpha.pixels().zip(alpha_img.pixels()) {
         assert_eq!(a[3], b[3], "alpha must be kept as it was");
     }
@@ -105,27 +145,52 @@ fn exif_rotated_jpeg(path: &Path, img: &RgbImage) {
     let mut bytes = Vec::new();
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95);
     enc.set_exif_metadata(exif).unwrap();
-    enc.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8).unwrap();
+    enc.write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
     std::fs::write(path, bytes).unwrap();
 }
 
 #[test]
 fn exif_orientation_is_honoured() {
     let tmp = tempfile::tempdir().unwrap();
-    let stored = RgbImage::from_fn(40, 24, |x, _| if x < 20 { Rgb([250, 10, 10]) } else { Rgb([10, 10, 250]) });
+    let stored = RgbImage::from_fn(40, 24, |x, _| {
+        if x < 20 {
+            Rgb([250, 10, 10])
+        } else {
+            Rgb([10, 10, 250])
+        }
+    });
     let path = tmp.path().join("rotated.jpg");
     exif_rotated_jpeg(&path, &stored);
     let decoded = toongan::imageio::decode_image(&path).unwrap();
-    assert_eq!((decoded.width, decoded.height), (24, 40), "displayed upright: 24 wide, 40 high");
+    assert_eq!(
+        (decoded.width, decoded.height),
+        (24, 40),
+        "displayed upright: 24 wide, 40 high"
+    );
     // Rotating the stored image 90° clockwise puts its left (red) half on top.
     let top = &decoded.rgb[(2 * 24 + 12) * 3..(2 * 24 + 12) * 3 + 3];
     let bottom = &decoded.rgb[(37 * 24 + 12) * 3..(37 * 24 + 12) * 3 + 3];
-    assert!(top[0] > 0.8 && top[2] < 0.2, "top should be red, got {top:?}");
-    assert!(bottom[2] > 0.8 && bottom[0] < 0.2, "bottom should be blue, got {bottom:?}");
+    assert!(
+        top[0] > 0.8 && top[2] < 0.2,
+        "top should be red, got {top:?}"
+    );
+    assert!(
+        bottom[2] > 0.8 && bottom[0] < 0.2,
+        "bottom should be blue, got {bottom:?}"
+    );
 
     let model = tiny_model(tmp.path());
     let out = tmp.path().join("out.png");
-    let run = toongan(&["cartoonize", s(&path), "--model", s(&model), "-o", s(&out)], tmp.path());
+    let run = toongan(
+        &["cartoonize", s(&path), "--model", s(&model), "-o", s(&out)],
+        tmp.path(),
+    );
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(image::open(&out).unwrap().dimensions(), (24, 40));
 }
@@ -144,19 +209,55 @@ fn folders_are_walked_and_a_corrupt_file_is_reported_and_skipped() {
     std::fs::write(input.join("sub/truncated.png"), &good[..good.len() / 2]).unwrap();
 
     let out = tmp.path().join("out");
-    let run = toongan(&["cartoonize", s(&input), "--model", s(&model), "-o", s(&out)], tmp.path());
-    assert_eq!(run.status.code(), Some(1), "a failure must show in the exit code: {}", stderr(&run));
+    let run = toongan(
+        &["cartoonize", s(&input), "--model", s(&model), "-o", s(&out)],
+        tmp.path(),
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "a failure must show in the exit code: {}",
+        stderr(&run)
+    );
     let err = stderr(&run);
-    assert!(err.contains("truncated.png"), "the failing file is named: {err}");
-    assert!(err.contains("3 images written") && err.contains("1 failed"), "summary: {err}");
-    assert_eq!(image::open(out.join("a.png")).unwrap().dimensions(), (20, 12));
-    assert_eq!(image::open(out.join("sub/b.jpg")).unwrap().dimensions(), (16, 16));
-    assert_eq!(image::open(out.join("sub/deeper/c.bmp")).unwrap().dimensions(), (9, 7));
+    assert!(
+        err.contains("truncated.png"),
+        "the failing file is named: {err}"
+    );
+    assert!(
+        err.contains("3 images written") && err.contains("1 failed"),
+        "summary: {err}"
+    );
+    assert_eq!(
+        image::open(out.join("a.png")).unwrap().dimensions(),
+        (20, 12)
+    );
+    assert_eq!(
+        image::open(out.join("sub/b.jpg")).unwrap().dimensions(),
+        (16, 16)
+    );
+    assert_eq!(
+        image::open(out.join("sub/deeper/c.bmp"))
+            .unwrap()
+            .dimensions(),
+        (9, 7)
+    );
     assert!(!out.join("sub/truncated.png").exists());
     assert!(!out.join("notes.txt").exists());
 
     // Resuming skips what exists.
-    let again = toongan(&["cartoonize", s(&input), "--model", s(&model), "-o", s(&out), "--skip-existing"], tmp.path());
+    let again = toongan(
+        &[
+            "cartoonize",
+            s(&input),
+            "--model",
+            s(&model),
+            "-o",
+            s(&out),
+            "--skip-existing",
+        ],
+        tmp.path(),
+    );
     assert!(stderr(&again).contains("3 skipped"), "{}", stderr(&again));
 }
 
@@ -167,9 +268,16 @@ fn inputs_are_never_overwritten() {
     let path = tmp.path().join("photo.png");
     gradient(16, 16).save(&path).unwrap();
     let before = std::fs::read(&path).unwrap();
-    let run = toongan(&["cartoonize", s(&path), "--model", s(&model), "-o", s(&path)], tmp.path());
+    let run = toongan(
+        &["cartoonize", s(&path), "--model", s(&model), "-o", s(&path)],
+        tmp.path(),
+    );
     assert!(!run.status.success());
-    assert!(stderr(&run).contains("never overwrites"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("never overwrites"),
+        "{}",
+        stderr(&run)
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
     // Without --output the result goes next to the input under a new name.
     let run = toongan(&["cartoonize", s(&path), "--model", s(&model)], tmp.path());
@@ -184,7 +292,9 @@ fn absurd_and_empty_files_get_clear_errors() {
     let model = tiny_model(tmp.path());
     // A PNG header claiming 100000 x 100000 pixels.
     let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png).write_image(&[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8).unwrap();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8)
+        .unwrap();
     png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
     let huge = tmp.path().join("huge.png");
@@ -192,9 +302,23 @@ fn absurd_and_empty_files_get_clear_errors() {
     let empty = tmp.path().join("empty.jpg");
     std::fs::write(&empty, b"").unwrap();
     for bad in [&huge, &empty] {
-        let run = toongan(&["cartoonize", s(bad), "--model", s(&model), "-o", s(&tmp.path().join("x.png"))], tmp.path());
+        let run = toongan(
+            &[
+                "cartoonize",
+                s(bad),
+                "--model",
+                s(&model),
+                "-o",
+                s(&tmp.path().join("x.png")),
+            ],
+            tmp.path(),
+        );
         assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
-        assert!(stderr(&run).contains(s(bad)), "error names the file: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains(s(bad)),
+            "error names the file: {}",
+            stderr(&run)
+        );
     }
 }
 
@@ -204,12 +328,23 @@ fn missing_or_corrupt_weights_say_what_to_do() {
     let photo_path = tmp.path().join("p.png");
     gradient(16, 16).save(&photo_path).unwrap();
     let run = toongan(
-        &["cartoonize", s(&photo_path), "--style", "hayao", "--weights-dir", s(&tmp.path().join("nowhere")), "--offline"],
+        &[
+            "cartoonize",
+            s(&photo_path),
+            "--style",
+            "hayao",
+            "--weights-dir",
+            s(&tmp.path().join("nowhere")),
+            "--offline",
+        ],
         tmp.path(),
     );
     assert_eq!(run.status.code(), Some(2));
     let err = stderr(&run);
-    assert!(err.contains("mnicnc404/CartoonGan-tensorflow") && err.contains("--weights-dir"), "{err}");
+    assert!(
+        err.contains("mnicnc404/CartoonGan-tensorflow") && err.contains("--weights-dir"),
+        "{err}"
+    );
 
     // A copy of the published folder with one corrupted file is refused with its path.
     let copy = tmp.path().join("weights/hayao");
@@ -224,14 +359,33 @@ fn missing_or_corrupt_weights_say_what_to_do() {
     bytes[last] ^= 0x40;
     std::fs::write(&victim, bytes).unwrap();
     let run = toongan(
-        &["cartoonize", s(&photo_path), "--style", "hayao", "--weights-dir", s(&tmp.path().join("weights")), "--offline"],
+        &[
+            "cartoonize",
+            s(&photo_path),
+            "--style",
+            "hayao",
+            "--weights-dir",
+            s(&tmp.path().join("weights")),
+            "--offline",
+        ],
         tmp.path(),
     );
     assert_eq!(run.status.code(), Some(2));
-    assert!(stderr(&run).contains("conv05_1.bias.npy") && stderr(&run).contains("SHA-256"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("conv05_1.bias.npy") && stderr(&run).contains("SHA-256"),
+        "{}",
+        stderr(&run)
+    );
 
-    let run = toongan(&["cartoonize", s(&photo_path), "--style", "ghibli"], tmp.path());
-    assert!(stderr(&run).contains("unknown style 'ghibli'"), "{}", stderr(&run));
+    let run = toongan(
+        &["cartoonize", s(&photo_path), "--style", "ghibli"],
+        tmp.path(),
+    );
+    assert!(
+        stderr(&run).contains("unknown style 'ghibli'"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]
@@ -244,7 +398,15 @@ fn saved_generators_round_trip_exactly() {
     save_generator(&g, &config, &path).unwrap();
     let (loaded, loaded_config) = toongan::weights::load_generator::<Cpu>(&path, &device).unwrap();
     assert_eq!(loaded_config, config);
-    let x = Tensor::<Cpu, 4>::from_data(TensorData::new((0..3 * 24 * 20).map(|i| ((i % 17) as f32 / 8.5) - 1.0).collect::<Vec<_>>(), [1, 3, 24, 20]), &device);
+    let x = Tensor::<Cpu, 4>::from_data(
+        TensorData::new(
+            (0..3 * 24 * 20)
+                .map(|i| ((i % 17) as f32 / 8.5) - 1.0)
+                .collect::<Vec<_>>(),
+            [1, 3, 24, 20],
+        ),
+        &device,
+    );
     let a: Vec<f32> = g.forward(x.clone()).into_data().into_vec().unwrap();
     let b: Vec<f32> = loaded.forward(x).into_data().into_vec().unwrap();
     assert_eq!(a, b);

@@ -101,10 +101,24 @@ mod tests {
     fn tiling_and_padding_are_lossless_for_an_identity_translator() {
         let (w, h) = (301, 203);
         let rgb: Vec<f32> = (0..w * h * 3).map(|i| (i % 251) as f32 / 250.0).collect();
-        for tiles in [TileOptions { tile: 64, overlap: 16 }, TileOptions { tile: 128, overlap: 8 }, TileOptions::default()] {
+        for tiles in [
+            TileOptions {
+                tile: 64,
+                overlap: 16,
+            },
+            TileOptions {
+                tile: 128,
+                overlap: 8,
+            },
+            TileOptions::default(),
+        ] {
             let out = cartoonize_image(&Identity, &rgb, w, h, tiles);
             assert_eq!(out.len(), rgb.len());
-            let worst = out.iter().zip(&rgb).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let worst = out
+                .iter()
+                .zip(&rgb)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "{tiles:?}: {worst}");
         }
     }

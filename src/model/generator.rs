@@ -51,7 +51,8 @@ pub struct PaddedConv<B: Backend> {
 }
 
 impl<B: Backend> PaddedConv<B> {
-    fn new(
+    /// A `kernel`x`kernel` conv with bias and the given stride, applied after `pad`.
+    pub fn new(
         channels: [usize; 2],
         kernel: usize,
         stride: usize,

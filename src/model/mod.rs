@@ -5,9 +5,13 @@ pub mod channel_order;
 pub mod generator;
 pub mod norm;
 pub mod padding;
+pub mod patchgan;
+pub mod resnet_generator;
 
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
 pub use generator::{Generator, GeneratorConfig};
 pub use norm::{Norm, NormKind};
 pub use padding::PaddingScheme;
+pub use patchgan::{PatchGan, PatchGanConfig};
+pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};

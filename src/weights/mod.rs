@@ -4,6 +4,7 @@
 
 pub mod cartoongan_npy;
 pub mod checkpoint;
+pub mod junyanz;
 pub mod npy;
 pub mod styles;
 

@@ -39,7 +39,9 @@ pub fn photo(name: &str) -> PathBuf {
 
 /// A committed fixture.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// Runs `toongan` with the given arguments, with a private cache folder so no test sees
