@@ -1,0 +1,8 @@
+//! Reports of experiments: result tables with confidence intervals and side-by-side sample
+//! grids. Stands on its own: takes numbers and images, knows nothing of models.
+
+pub mod grid;
+pub mod table;
+
+pub use grid::SampleGrid;
+pub use table::{MetricSummary, ResultTable};
