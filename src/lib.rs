@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod cartoonize;
+pub mod experiment;
 pub mod imageio;
 pub mod model;
 pub mod report;

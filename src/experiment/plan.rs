@@ -1,0 +1,225 @@
+//! An experiment plan (`toongan experiment PLAN.toml`): named variants (a model plus config
+//! overrides), the data folders, the seeds and the metrics to report.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole plan, as written in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentPlan {
+    /// Name of the experiment; the report folder is named after it.
+    pub name: String,
+    /// What the experiment asks, for the report's header.
+    #[serde(default)]
+    pub description: String,
+    /// Training seeds; every variant is trained once per seed.
+    pub seeds: Vec<u64>,
+    /// Metrics to report: `fid`, `kid` (against the test cartoons).
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// Data folders.
+    pub data: DataFolders,
+    /// Overrides applied to every variant before its own (e.g. epochs).
+    #[serde(default)]
+    pub defaults: toml::Table,
+    /// The variants, in report order.
+    #[serde(rename = "variant")]
+    pub variants: Vec<Variant>,
+}
+
+/// Where the unpaired training and test images are. Relative paths are relative to the
+/// plan file's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataFolders {
+    /// Training photos.
+    pub train_photos: PathBuf,
+    /// Training cartoons (anime frames).
+    pub train_cartoons: PathBuf,
+    /// Test photos, cartoonized by every variant for the metrics and the sample grid.
+    pub test_photos: PathBuf,
+    /// Test cartoons, the reference set for FID/KID.
+    pub test_cartoons: PathBuf,
+}
+
+/// One model configuration to train and compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Short name (a folder name: letters, digits, `-`, `_`).
+    pub name: String,
+    /// Registered model name (`cartoongan`, `cyclegan`).
+    pub model: String,
+    /// What the variant tests, for the report.
+    #[serde(default)]
+    pub description: String,
+    /// Training config overrides (any field of the model's config).
+    #[serde(default)]
+    pub overrides: toml::Table,
+}
+
+/// Why a plan cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read.
+    #[error("cannot read plan {path}: {source}")]
+    Read {
+        /// The plan file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown fields.
+    #[error("plan {path} is not valid: {message}")]
+    Invalid {
+        /// The plan file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Metrics the runner knows.
+pub const KNOWN_METRICS: [&str; 2] = ["fid", "kid"];
+
+impl ExperimentPlan {
+    /// Reads and validates a plan; relative data folders are resolved against its folder.
+    pub fn load(path: &Path) -> Result<Self, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut plan: ExperimentPlan = toml::from_str(&text).map_err(|e| PlanError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        plan.validate().map_err(|message| PlanError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let d = &mut plan.data;
+        for p in [
+            &mut d.train_photos,
+            &mut d.train_cartoons,
+            &mut d.test_photos,
+            &mut d.test_cartoons,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Checks names, seeds and metrics.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.seeds.is_empty() {
+            return Err("`seeds` is empty: give at least one".into());
+        }
+        if self.variants.is_empty() {
+            return Err("no [[variant]]".into());
+        }
+        let mut names = BTreeSet::new();
+        for v in &self.variants {
+            let ok = !v.name.is_empty()
+                && v.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(format!(
+                    "variant name '{}' must be letters, digits, '-' or '_'",
+                    v.name
+                ));
+            }
+            if !names.insert(&v.name) {
+                return Err(format!("variant '{}' appears twice", v.name));
+            }
+        }
+        if let Some(m) = self
+            .metrics
+            .iter()
+            .find(|m| !KNOWN_METRICS.contains(&m.as_str()))
+        {
+            return Err(format!(
+                "unknown metric '{m}': use {}",
+                KNOWN_METRICS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The overrides of one variant: the plan's defaults, then the variant's own.
+    pub fn overrides_for(&self, variant: &Variant) -> toml::Table {
+        let mut merged = self.defaults.clone();
+        merge(&mut merged, &variant.overrides);
+        merged
+    }
+}
+
+/// Deep-merges `over` into `base` (tables merge, other values replace).
+pub fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+name = "t"
+seeds = [1, 2]
+metrics = ["fid"]
+[data]
+train_photos = "p"
+train_cartoons = "c"
+test_photos = "tp"
+test_cartoons = "tc"
+[defaults]
+epochs = 5
+[defaults.optimizer]
+lr = 0.0002
+[[variant]]
+name = "a"
+model = "cartoongan"
+[variant.overrides]
+epochs = 7
+[variant.overrides.optimizer]
+beta1 = 0.5
+"#;
+
+    #[test]
+    fn overrides_merge_defaults_first() {
+        let plan: ExperimentPlan = toml::from_str(PLAN).unwrap();
+        plan.validate().unwrap();
+        let o = plan.overrides_for(&plan.variants[0]);
+        assert_eq!(o["epochs"].as_integer(), Some(7));
+        assert_eq!(o["optimizer"]["lr"].as_float(), Some(0.0002));
+        assert_eq!(o["optimizer"]["beta1"].as_float(), Some(0.5));
+    }
+
+    #[test]
+    fn bad_plans_are_refused_with_the_reason() {
+        let dup = format!("{PLAN}\n[[variant]]\nname = \"a\"\nmodel = \"cyclegan\"\n");
+        let plan: ExperimentPlan = toml::from_str(&dup).unwrap();
+        assert!(plan.validate().unwrap_err().contains("appears twice"));
+        let bad_metric = PLAN.replace("[\"fid\"]", "[\"lpips\"]");
+        let plan: ExperimentPlan = toml::from_str(&bad_metric).unwrap();
+        assert!(
+            plan.validate()
+                .unwrap_err()
+                .contains("unknown metric 'lpips'")
+        );
+        assert!(toml::from_str::<ExperimentPlan>(&PLAN.replace("seeds", "seed")).is_err());
+    }
+}
