@@ -11,4 +11,5 @@ pub mod backend;
 pub mod cartoonize;
 pub mod imageio;
 pub mod model;
+pub mod survey;
 pub mod weights;
