@@ -2,6 +2,7 @@
 //! library calls.
 
 mod cartoonize;
+mod survey;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Turn photos into cartoons.
     Cartoonize(cartoonize::CartoonizeArgs),
+    /// Run a human preference survey: create it from image folders, serve it, read results.
+    Survey(survey::SurveyArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -27,5 +30,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
+        Command::Survey(args) => survey::run(args),
     }
 }
