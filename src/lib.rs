@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod cartoonize;
+pub mod engine;
 pub mod imageio;
 pub mod model;
 pub mod weights;

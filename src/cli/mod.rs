@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, each turning its arguments into
 //! library calls.
 
+mod bench;
 mod cartoonize;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Turn photos into cartoons.
     Cartoonize(cartoonize::CartoonizeArgs),
+    /// Time the generator on the fast CPU engine and on burn.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -27,5 +30,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
