@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod cartoonize;
 pub mod experiment;
+pub mod engine;
 pub mod imageio;
 pub mod model;
 pub mod report;

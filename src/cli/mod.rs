@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, each turning its arguments into
 //! library calls.
 
+mod bench;
 mod cartoonize;
 mod survey;
 
@@ -23,6 +24,8 @@ enum Command {
     Cartoonize(cartoonize::CartoonizeArgs),
     /// Run a human preference survey: create it from image folders, serve it, read results.
     Survey(survey::SurveyArgs),
+    /// Time the generator on the fast CPU engine and on burn.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -31,5 +34,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
         Command::Survey(args) => survey::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
