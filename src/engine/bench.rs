@@ -68,7 +68,11 @@ impl FromStr for BenchSpec {
             BenchCase::Photo
         } else {
             let (w, h) = c.split_once('x').unwrap_or((c, c));
-            let parse = |v: &str| v.parse::<usize>().ok().filter(|n| n % 4 == 0 && *n > 0);
+            let parse = |v: &str| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| n.is_multiple_of(4) && *n > 0)
+            };
             match (parse(w), parse(h)) {
                 (Some(width), Some(height)) => BenchCase::Forward { width, height },
                 _ => return Err(format!("{}: sides must be positive multiples of 4", bad())),
@@ -150,6 +154,9 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
+
+/// One timed run of a case.
+type RunOnce<'a> = Box<dyn FnMut() -> Result<(), ImageIoError> + 'a>;
 
 /// Runs one benchmark in this process: one warm-up, then `runs` timed runs.
 pub fn run_bench(

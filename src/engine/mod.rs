@@ -35,9 +35,9 @@ pub(crate) fn source_index(i: isize, n: usize, pad: Pad) -> Option<usize> {
         Pad::Zeros(_) => None,
         Pad::Reflect(p) => {
             let p = p as isize;
-            if i < 0 && i >= -p {
+            if (-p..0).contains(&i) {
                 Some((-i).min(n - 1) as usize)
-            } else if i >= n && i < n + p {
+            } else if (n..n + p).contains(&i) {
                 Some((2 * (n - 1) - i).max(0) as usize)
             } else {
                 None
