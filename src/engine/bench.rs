@@ -177,36 +177,35 @@ pub fn run_bench(
         ),
     };
     let out_dir = tempfile::tempdir().map_err(BenchError::TempDir)?;
-    let (case, mut once): (String, Box<dyn FnMut() -> Result<(), ImageIoError> + '_>) =
-        match spec.case {
-            BenchCase::Forward { width, height } => {
-                let rgb: Vec<f32> = (0..width * height * 3)
-                    .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-                    .collect();
-                let t = translator.as_ref();
-                (
-                    format!("forward {width}x{height}"),
-                    Box::new(move || {
-                        std::hint::black_box(t.translate(&rgb, width, height));
-                        Ok(())
-                    }),
-                )
-            }
-            BenchCase::Photo => {
-                let probe = decode_image(photo)?;
-                let out = out_dir.path().join("bench.png");
-                let t = translator.as_ref();
-                (
-                    format!("photo {}x{} e2e", probe.width, probe.height),
-                    Box::new(move || {
-                        let img = decode_image(photo)?;
-                        let (w, h) = (img.width as usize, img.height as usize);
-                        let rgb = cartoonize_image(t, &img.rgb, w, h, TileOptions::default());
-                        encode_image(&out, img.width, img.height, &rgb, img.alpha.as_deref())
-                    }),
-                )
-            }
-        };
+    let (case, mut once): (String, RunOnce<'_>) = match spec.case {
+        BenchCase::Forward { width, height } => {
+            let rgb: Vec<f32> = (0..width * height * 3)
+                .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+                .collect();
+            let t = translator.as_ref();
+            (
+                format!("forward {width}x{height}"),
+                Box::new(move || {
+                    std::hint::black_box(t.translate(&rgb, width, height));
+                    Ok(())
+                }),
+            )
+        }
+        BenchCase::Photo => {
+            let probe = decode_image(photo)?;
+            let out = out_dir.path().join("bench.png");
+            let t = translator.as_ref();
+            (
+                format!("photo {}x{} e2e", probe.width, probe.height),
+                Box::new(move || {
+                    let img = decode_image(photo)?;
+                    let (w, h) = (img.width as usize, img.height as usize);
+                    let rgb = cartoonize_image(t, &img.rgb, w, h, TileOptions::default());
+                    encode_image(&out, img.width, img.height, &rgb, img.alpha.as_deref())
+                }),
+            )
+        }
+    };
     once()?;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
