@@ -42,7 +42,13 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 fn padded(plane: &[f32], h: usize, w: usize, y: isize, x: isize, pad: Pad) -> f64 {
     let reflect = |i: isize, n: usize| -> Option<usize> {
         let n = n as isize;
-        let j = if i < 0 { -i } else if i >= n { 2 * (n - 1) - i } else { i };
+        let j = if i < 0 {
+            -i
+        } else if i >= n {
+            2 * (n - 1) - i
+        } else {
+            i
+        };
         (0..n).contains(&j).then_some(j as usize)
     };
     let inside = |i: isize, n: usize| (0..n as isize).contains(&i).then_some(i as usize);
@@ -113,7 +119,11 @@ fn winograd_matches_naive_conv_on_edge_sizes_and_paddings() {
         for pad in [Pad::Zeros(1), Pad::Reflect(1)] {
             for chunk in [usize::MAX, 1] {
                 let seed = 100 * i as u64;
-                let (x, wt, b) = (random(c * h * w, seed), random(k * c * 9, seed + 1), random(k, seed + 2));
+                let (x, wt, b) = (
+                    random(c * h * w, seed),
+                    random(k * c * 9, seed + 1),
+                    random(k, seed + 2),
+                );
                 let (want, _, _) = naive_conv(&x, &wt, &b, [k, c, 3, 1], h, w, pad, 1);
                 let conv = WinogradConv::new(&wt, &b, k, c).with_chunk_bytes(chunk);
                 let mut out = vec![f32::NAN; k * h * w];
@@ -121,7 +131,10 @@ fn winograd_matches_naive_conv_on_edge_sizes_and_paddings() {
                 let err = max_abs_diff(&out, &want);
                 // Inputs and weights in [-1, 1): sums of 9c products; F(4x4,3x3) in f32
                 // loses a few ulps of the largest transform-domain terms.
-                assert!(err < 2e-5 * (c as f64 * 9.0).sqrt(), "c{c} k{k} {h}x{w} {pad:?} chunk {chunk}: {err}");
+                assert!(
+                    err < 2e-5 * (c as f64 * 9.0).sqrt(),
+                    "c{c} k{k} {h}x{w} {pad:?} chunk {chunk}: {err}"
+                );
             }
         }
     }
@@ -140,7 +153,11 @@ fn im2col_and_tap_convs_match_naive_conv() {
     for (i, &(c, k, ks, s, h, w, pad)) in cases.iter().enumerate() {
         let p = (ks - 1) / 2;
         let seed = 7 + i as u64;
-        let (x, wt, b) = (random(c * h * w, seed), random(k * c * ks * ks, seed + 1), random(k, seed + 2));
+        let (x, wt, b) = (
+            random(c * h * w, seed),
+            random(k * c * ks * ks, seed + 1),
+            random(k, seed + 2),
+        );
         let (want, ho, wo) = naive_conv(&x, &wt, &b, [k, c, ks, s], h, w, pad, p);
         for chunk in [usize::MAX, 1] {
             let conv = Im2colConv::new(&wt, &b, k, c, ks, s).with_chunk_bytes(chunk);
@@ -176,9 +193,9 @@ fn conv_transpose_matches_scatter_definition() {
                         for kx in 0..3 {
                             let (oy, ox) = ((2 * iy + ky) as isize - 1, (2 * ix + kx) as isize - 1);
                             if (0..ho as isize).contains(&oy) && (0..wo as isize).contains(&ox) {
-                                want[(ko * ho + oy as usize) * wo + ox as usize] += x[(ci * h + iy) * w + ix]
-                                    as f64
-                                    * wt[((ci * k + ko) * 3 + ky) * 3 + kx] as f64;
+                                want[(ko * ho + oy as usize) * wo + ox as usize] +=
+                                    x[(ci * h + iy) * w + ix] as f64
+                                        * wt[((ci * k + ko) * 3 + ky) * 3 + kx] as f64;
                             }
                         }
                     }
@@ -234,8 +251,14 @@ fn engine_matches_burn_on_tiny_generators_of_every_configuration() {
     let configs = [
         ("instance/relu/published/bgr", tiny()),
         ("batch norm", tiny().with_norm(NormKind::Batch)),
-        ("leaky relu", tiny().with_activation(Activation::LeakyRelu { slope: 0.2 })),
-        ("reflect everywhere", tiny().with_padding(PaddingScheme::ReflectEverywhere)),
+        (
+            "leaky relu",
+            tiny().with_activation(Activation::LeakyRelu { slope: 0.2 }),
+        ),
+        (
+            "reflect everywhere",
+            tiny().with_padding(PaddingScheme::ReflectEverywhere),
+        ),
         ("rgb", tiny().with_channel_order(ChannelOrder::Rgb)),
         (
             "all switches",
@@ -255,7 +278,10 @@ fn engine_matches_burn_on_tiny_generators_of_every_configuration() {
         randomize_norms(&mut g, &mut seed);
         let x = random(3 * h * w, seed);
         let want: Vec<f32> = g
-            .forward(Tensor::from_data(TensorData::new(x.clone(), [1, 3, h, w]), &device))
+            .forward(Tensor::from_data(
+                TensorData::new(x.clone(), [1, 3, h, w]),
+                &device,
+            ))
             .into_data()
             .convert::<f32>()
             .into_vec()
@@ -270,10 +296,17 @@ fn engine_matches_burn_on_tiny_generators_of_every_configuration() {
         eprintln!("{name}: max |engine - burn| = {err:.2e}");
         assert!(err <= 1e-4, "{name}: max abs diff {err}");
         // The Translator path handles channel order like burn's.
-        let rgb = random(3 * h * w, seed + 9).iter().map(|v| v * 0.5 + 0.5).collect::<Vec<_>>();
+        let rgb = random(3 * h * w, seed + 9)
+            .iter()
+            .map(|v| v * 0.5 + 0.5)
+            .collect::<Vec<_>>();
         let a = engine.translate(&rgb, w, h);
         let b = BurnTranslator::new(g, &config, Default::default()).translate(&rgb, w, h);
-        let err = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let err = a
+            .iter()
+            .zip(&b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(err <= 1e-4, "{name}: translator max abs diff {err}");
     }
 }
@@ -311,8 +344,15 @@ fn check_fixture(translator: &dyn Translator, input: &str, style: &str) -> f64 {
         max_float = max_float.max((o as f64 - r as f64).abs());
         worst = worst.max((to_u8(o) as f64 / 255.0 - r as f64).abs());
     }
-    eprintln!("{input} {style}: max float error {max_float:.2e}, max 8-bit error {:.3}/255", worst * 255.0);
-    assert!(worst <= 1.0 / 255.0 + 1e-7, "{input} {style}: 8-bit error {} levels", worst * 255.0);
+    eprintln!(
+        "{input} {style}: max float error {max_float:.2e}, max 8-bit error {:.3}/255",
+        worst * 255.0
+    );
+    assert!(
+        worst <= 1.0 / 255.0 + 1e-7,
+        "{input} {style}: 8-bit error {} levels",
+        worst * 255.0
+    );
     max_float
 }
 
@@ -327,7 +367,8 @@ fn engine_matches_float64_fixtures_of_every_published_style() {
         ("cat_224x148", "paprika"),
         ("stairs_128", "shinkai"),
     ] {
-        let g = load_published_generator::<Cpu>(&dir.join(style), &Default::default()).expect("weights");
+        let g = load_published_generator::<Cpu>(&dir.join(style), &Default::default())
+            .expect("weights");
         let engine = CpuGenerator::from_generator(&g, &config).expect("published layout");
         check_fixture(&engine, input, style);
     }
@@ -351,7 +392,8 @@ fn shared_dir() -> PathBuf {
 #[test]
 fn tiled_output_stays_close_to_whole_image_output() {
     let dir = weights_dir();
-    let g = load_published_generator::<Cpu>(&dir.join("shinkai"), &Default::default()).expect("weights");
+    let g = load_published_generator::<Cpu>(&dir.join("shinkai"), &Default::default())
+        .expect("weights");
     let engine = CpuGenerator::from_generator(&g, &GeneratorConfig::published()).expect("layout");
     let photo = shared_dir().join("images/photos/mountain-lake.jpg");
     let img = decode_image(&photo).unwrap_or_else(|e| panic!("{e} (set TOONGAN_SHARED_DIR)"));
@@ -360,8 +402,26 @@ fn tiled_output_stays_close_to_whole_image_output() {
     let crop: Vec<f32> = (0..n)
         .flat_map(|y| img.rgb[((y0 + y) * iw + x0) * 3..][..n * 3].to_vec())
         .collect();
-    let whole = cartoonize_image(&engine, &crop, n, n, TileOptions { tile: 1024, overlap: 64 });
-    let tiled = cartoonize_image(&engine, &crop, n, n, TileOptions { tile: 256, overlap: 64 });
+    let whole = cartoonize_image(
+        &engine,
+        &crop,
+        n,
+        n,
+        TileOptions {
+            tile: 1024,
+            overlap: 64,
+        },
+    );
+    let tiled = cartoonize_image(
+        &engine,
+        &crop,
+        n,
+        n,
+        TileOptions {
+            tile: 256,
+            overlap: 64,
+        },
+    );
     let levels: Vec<f64> = whole
         .iter()
         .zip(&tiled)

@@ -549,15 +549,19 @@ fn admin_pages_need_the_token() {
     assert!(matches!(forged, Err(ureq::Error::Status(403, _))));
 }
 
+/// A `toongan` child process, killed when dropped so a failing test leaves no server behind.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `toongan survey serve` and returns the child and its address (read from stderr).
-fn spawn_binary(
-    db: &Path,
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStderr>,
-) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
+fn spawn_binary(db: &Path) -> (ServerProcess, String, BufReader<std::process::ChildStderr>) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
         .args([
             "survey",
             "serve",
@@ -571,7 +575,8 @@ fn spawn_binary(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn toongan");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut child = ServerProcess(child);
+    let mut err = BufReader::new(child.0.stderr.take().expect("stderr"));
     let mut line = String::new();
     loop {
         line.clear();
@@ -635,17 +640,17 @@ fn answers_survive_a_restart_of_the_binary() {
     }
     // Ctrl-C: graceful shutdown, exit status 0.
     let ok = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(ok.success());
-    let status = child.wait().expect("wait");
+    let status = child.0.wait().expect("wait");
     let mut rest = String::new();
     let _ = err.read_to_string(&mut rest);
     assert!(status.success(), "exit {status:?}: {rest}");
     assert!(rest.contains("stopped"), "{rest}");
 
-    let (mut child, addr, _err) = spawn_binary(&db);
+    let (child, addr, _err) = spawn_binary(&db);
     let (status, resumed) = call(
         &a,
         "GET",
@@ -665,8 +670,7 @@ fn answers_survive_a_restart_of_the_binary() {
     )
     .expect("json");
     assert_eq!(stats["answers"], 3);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
 
 /// Folder for files the tests leave for people to look at (screenshots, load figures).

@@ -59,26 +59,43 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !photo.is_file() {
-        bail!("benchmark photo {} not found: pass --photo or set TOONGAN_SHARED_DIR", photo.display());
+        bail!(
+            "benchmark photo {} not found: pass --photo or set TOONGAN_SHARED_DIR",
+            photo.display()
+        );
     }
     let exe = std::env::current_exe().context("locating the toongan binary")?;
-    eprintln!("threads: {}; each case in its own process", rayon::current_num_threads());
+    eprintln!(
+        "threads: {}; each case in its own process",
+        rayon::current_num_threads()
+    );
     let mut results: Vec<BenchResult> = Vec::new();
     for spec in cases {
         let mut cmd = Command::new(&exe);
         cmd.args(["bench", "--child", "--case", &spec.to_string()])
-            .args(["--runs", &args.runs.to_string(), "--burn-runs", &args.burn_runs.to_string()])
+            .args([
+                "--runs",
+                &args.runs.to_string(),
+                "--burn-runs",
+                &args.burn_runs.to_string(),
+            ])
             .arg("--photo")
             .arg(&photo);
         if let Some(dir) = &args.weights_dir {
             cmd.arg("--weights-dir").arg(dir);
         }
-        let out = cmd.output().with_context(|| format!("running case {spec}"))?;
+        let out = cmd
+            .output()
+            .with_context(|| format!("running case {spec}"))?;
         if !out.status.success() {
-            bail!("case {spec} failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "case {spec} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let r: BenchResult = serde_json::from_str(line).with_context(|| format!("case {spec} printed {line}"))?;
+            let r: BenchResult = serde_json::from_str(line)
+                .with_context(|| format!("case {spec} printed {line}"))?;
             eprintln!("{}: {} median {:.3} s", r.engine, r.case, r.median_s);
             results.push(r);
         }

@@ -55,7 +55,9 @@ impl FromStr for BenchSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("bad case '{s}': write ENGINE:CASE, e.g. fast:256, burn:512x384, fast:photo");
+        let bad = || {
+            format!("bad case '{s}': write ENGINE:CASE, e.g. fast:256, burn:512x384, fast:photo")
+        };
         let (e, c) = s.split_once(':').ok_or_else(bad)?;
         let engine = match e {
             "fast" => BenchEngine::Fast,
@@ -94,8 +96,14 @@ pub fn standard_suite() -> Vec<BenchSpec> {
     let mut v = Vec::new();
     for engine in [BenchEngine::Fast, BenchEngine::Burn] {
         for case in [
-            BenchCase::Forward { width: 256, height: 256 },
-            BenchCase::Forward { width: 512, height: 512 },
+            BenchCase::Forward {
+                width: 256,
+                height: 256,
+            },
+            BenchCase::Forward {
+                width: 512,
+                height: 512,
+            },
             BenchCase::Photo,
         ] {
             v.push(BenchSpec { engine, case });
@@ -162,36 +170,36 @@ pub fn run_bench(
         ),
     };
     let out_dir = tempfile::tempdir().map_err(BenchError::TempDir)?;
-    let (case, mut once): (String, Box<dyn FnMut() -> Result<(), ImageIoError> + '_>) = match spec.case
-    {
-        BenchCase::Forward { width, height } => {
-            let rgb: Vec<f32> = (0..width * height * 3)
-                .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-                .collect();
-            let t = translator.as_ref();
-            (
-                format!("forward {width}x{height}"),
-                Box::new(move || {
-                    std::hint::black_box(t.translate(&rgb, width, height));
-                    Ok(())
-                }),
-            )
-        }
-        BenchCase::Photo => {
-            let probe = decode_image(photo)?;
-            let out = out_dir.path().join("bench.png");
-            let t = translator.as_ref();
-            (
-                format!("photo {}x{} e2e", probe.width, probe.height),
-                Box::new(move || {
-                    let img = decode_image(photo)?;
-                    let (w, h) = (img.width as usize, img.height as usize);
-                    let rgb = cartoonize_image(t, &img.rgb, w, h, TileOptions::default());
-                    encode_image(&out, img.width, img.height, &rgb, img.alpha.as_deref())
-                }),
-            )
-        }
-    };
+    let (case, mut once): (String, Box<dyn FnMut() -> Result<(), ImageIoError> + '_>) =
+        match spec.case {
+            BenchCase::Forward { width, height } => {
+                let rgb: Vec<f32> = (0..width * height * 3)
+                    .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+                    .collect();
+                let t = translator.as_ref();
+                (
+                    format!("forward {width}x{height}"),
+                    Box::new(move || {
+                        std::hint::black_box(t.translate(&rgb, width, height));
+                        Ok(())
+                    }),
+                )
+            }
+            BenchCase::Photo => {
+                let probe = decode_image(photo)?;
+                let out = out_dir.path().join("bench.png");
+                let t = translator.as_ref();
+                (
+                    format!("photo {}x{} e2e", probe.width, probe.height),
+                    Box::new(move || {
+                        let img = decode_image(photo)?;
+                        let (w, h) = (img.width as usize, img.height as usize);
+                        let rgb = cartoonize_image(t, &img.rgb, w, h, TileOptions::default());
+                        encode_image(&out, img.width, img.height, &rgb, img.alpha.as_deref())
+                    }),
+                )
+            }
+        };
     once()?;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
@@ -216,7 +224,9 @@ pub fn format_table(results: &[BenchResult]) -> String {
         "| engine | case | median s | min s | runs | peak RSS MiB |\n|---|---|---:|---:|---:|---:|\n",
     );
     for r in results {
-        let rss = r.peak_rss_mib.map_or("?".to_string(), |m| format!("{m:.0}"));
+        let rss = r
+            .peak_rss_mib
+            .map_or("?".to_string(), |m| format!("{m:.0}"));
         s.push_str(&format!(
             "| {} | {} | {:.3} | {:.3} | {} | {} |\n",
             r.engine, r.case, r.median_s, r.min_s, r.runs, rss

@@ -180,7 +180,11 @@ struct Stage {
     norm: Option<InstanceNormParams>,
 }
 
-fn stage<B: Backend>(pc: &PaddedConv<B>, norm: &Norm<B>, layer: &str) -> Result<Stage, EngineError> {
+fn stage<B: Backend>(
+    pc: &PaddedConv<B>,
+    norm: &Norm<B>,
+    layer: &str,
+) -> Result<Stage, EngineError> {
     let mut raw = raw_conv(&pc.conv, layer)?;
     let norm = match norm {
         Norm::Batch(bn) => {
@@ -253,7 +257,10 @@ impl CpuGenerator {
         let input = stage(&g.input_conv, &g.input_norm, "input_conv")?;
         let mut down = Vec::new();
         for (i, b) in g.down.iter().enumerate() {
-            let d = ConvLayer::plan(raw_conv(&b.down.conv, &format!("down.{i}.down"))?, b.down.pad);
+            let d = ConvLayer::plan(
+                raw_conv(&b.down.conv, &format!("down.{i}.down"))?,
+                b.down.pad,
+            );
             down.push((d, stage(&b.conv, &b.norm, &format!("down.{i}.conv"))?));
         }
         let mut residual = Vec::new();
@@ -270,7 +277,10 @@ impl CpuGenerator {
                 stage(&b.conv, &b.norm, &format!("up.{i}.conv"))?,
             ));
         }
-        let output = ConvLayer::plan(raw_conv(&g.output_conv.conv, "output_conv")?, g.output_conv.pad);
+        let output = ConvLayer::plan(
+            raw_conv(&g.output_conv.conv, "output_conv")?,
+            g.output_conv.pad,
+        );
         Ok(Self {
             input,
             down,
@@ -285,7 +295,13 @@ impl CpuGenerator {
 
     /// Runs the network on a planar 3×`h`×`w` input in [-1, 1] (the network's channel
     /// order) and returns the planar output in [-1, 1]. `h` and `w` must be multiples of 4.
-    pub fn forward_planar(&self, input: &[f32], h: usize, w: usize, ws: &mut Workspace) -> Vec<f32> {
+    pub fn forward_planar(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        ws: &mut Workspace,
+    ) -> Vec<f32> {
         assert_eq!(input.len(), 3 * h * w, "input must be 3 x h x w");
         let act = Some(self.activation);
         let Workspace { bufs, scratch } = ws;
@@ -307,19 +323,35 @@ impl CpuGenerator {
         for (s1, s2) in &self.residual {
             run_stage(s1, &cur[..n], hw, next, scratch);
             s2.conv.run(&next[..n], hw, spare, scratch);
-            norm_act_add(&mut spare[..n], hw.0 * hw.1, s2.norm.as_ref(), None, Some(&cur[..n]));
+            norm_act_add(
+                &mut spare[..n],
+                hw.0 * hw.1,
+                s2.norm.as_ref(),
+                None,
+                Some(&cur[..n]),
+            );
             std::mem::swap(&mut cur, &mut spare);
         }
         for (t, s) in &self.up {
             let hw2 = (t.out_size(hw.0), t.out_size(hw.1));
-            t.forward(&cur[..n], hw.0, hw.1, sized(next, t.k * hw2.0 * hw2.1), scratch);
+            t.forward(
+                &cur[..n],
+                hw.0,
+                hw.1,
+                sized(next, t.k * hw2.0 * hw2.1),
+                scratch,
+            );
             std::mem::swap(&mut cur, &mut next);
             (hw, n) = run_stage(s, &cur[..t.k * hw2.0 * hw2.1], hw2, next, scratch);
             std::mem::swap(&mut cur, &mut next);
         }
         let mut out = Vec::new();
         let (ho, wo) = self.output.run(&cur[..n], hw, &mut out, scratch);
-        assert_eq!((ho, wo), (h, w), "the generator keeps the size of multiple-of-4 inputs");
+        assert_eq!(
+            (ho, wo),
+            (h, w),
+            "the generator keeps the size of multiple-of-4 inputs"
+        );
         for v in &mut out {
             *v = v.tanh();
         }

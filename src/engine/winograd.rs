@@ -160,10 +160,12 @@ impl WinogradConv {
             });
             // Output transform, bias, crop.
             let m = &*m;
-            out.par_chunks_mut(h * w).enumerate().for_each(|(ko, plane)| {
-                let mk = &m[ko * 36 * t..][..36 * t];
-                output_transform(mk, self.bias[ko], h, w, ty0, rows, tw, plane);
-            });
+            out.par_chunks_mut(h * w)
+                .enumerate()
+                .for_each(|(ko, plane)| {
+                    let mk = &m[ko * 36 * t..][..36 * t];
+                    output_transform(mk, self.bias[ko], h, w, ty0, rows, tw, plane);
+                });
             ty0 += rows;
         }
     }
