@@ -9,8 +9,8 @@
 
 pub mod backend;
 pub mod cartoonize;
-pub mod experiment;
 pub mod engine;
+pub mod experiment;
 pub mod imageio;
 pub mod model;
 pub mod report;

@@ -27,11 +27,14 @@ fn write_pngs(dir: &Path, n: usize, salt: u8, prefix: &str) {
         let img = image::RgbImage::from_fn(40, 30, |x, y| {
             image::Rgb([
                 (x as u8).wrapping_mul(6).wrapping_add(i as u8 * 17),
-                (y as u8).wrapping_mul(8).wrapping_add(salt.wrapping_mul(70)),
+                (y as u8)
+                    .wrapping_mul(8)
+                    .wrapping_add(salt.wrapping_mul(70)),
                 (i as u8).wrapping_mul(29) ^ salt,
             ])
         });
-        img.save(dir.join(format!("{prefix}{i}.png"))).expect("write png");
+        img.save(dir.join(format!("{prefix}{i}.png")))
+            .expect("write png");
     }
 }
 
@@ -90,7 +93,9 @@ impl TestServer {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send");
                 serve(listener, app, async {
                     let _ = rx.await;
                 })
@@ -145,7 +150,10 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<&Value>) -> (
     };
     let status = resp.status();
     let text = resp.into_string().expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 fn join(agent: &ureq::Agent, s: &TestServer) -> Value {
@@ -189,8 +197,14 @@ fn create_matches_outputs_of_the_same_photo_and_is_seeded() {
         // modelA and modelB show their outputs for the same photo.
         assert_eq!(q.candidates[0].source, q.candidates[1].source);
         assert!(q.candidates[2].source.starts_with("anime_"));
-        assert!(refs.insert(q.reference_source.clone()), "reference repeated");
-        assert!(reals.insert(q.candidates[2].source.clone()), "real image repeated");
+        assert!(
+            refs.insert(q.reference_source.clone()),
+            "reference repeated"
+        );
+        assert!(
+            reals.insert(q.candidates[2].source.clone()),
+            "real image repeated"
+        );
     }
     // Same inputs and seed: same survey; another file is needed, and is never overwritten.
     let again = tmp.path().join("again.sqlite");
@@ -278,10 +292,18 @@ fn resumed_participant_continues_where_they_left_off() {
         state = answer_first(&a, &s, &state).1;
     }
     // "Reload": a fresh client asks where this participant stands.
-    let (status, resumed) = call(&agent(), "GET", &s.url(&format!("/api/participants/{pid}")), None);
+    let (status, resumed) = call(
+        &agent(),
+        "GET",
+        &s.url(&format!("/api/participants/{pid}")),
+        None,
+    );
     assert_eq!(status, 200);
     assert_eq!(resumed["answered"], 3);
-    assert_eq!(resumed["question"], state["question"], "same screen, same order");
+    assert_eq!(
+        resumed["question"], state["question"],
+        "same screen, same order"
+    );
     assert!(!answered.contains(&resumed["question"]["number"]));
     let (_, again) = call(&a, "GET", &s.url(&format!("/api/participants/{pid}")), None);
     assert_eq!(again, resumed, "the shuffle is stable for a participant");
@@ -343,9 +365,15 @@ fn bad_ids_and_bodies_get_clear_status_codes() {
         (json!({"question": 99, "candidate": good_cand}), 404),
         (json!({"question": 0, "candidate": good_cand}), 404),
         (json!({"question": other_q, "candidate": good_cand}), 422),
-        (json!({"question": q["number"], "candidate": "not-a-candidate"}), 422),
+        (
+            json!({"question": q["number"], "candidate": "not-a-candidate"}),
+            422,
+        ),
         (json!({"question": q["number"]}), 422),
-        (json!({"question": q["number"], "candidate": good_cand, "method": "modelA"}), 422),
+        (
+            json!({"question": q["number"], "candidate": good_cand, "method": "modelA"}),
+            422,
+        ),
         (json!({"question": -1, "candidate": good_cand}), 422),
     ];
     for (body, want) in cases {
@@ -354,10 +382,20 @@ fn bad_ids_and_bodies_get_clear_status_codes() {
         assert!(resp["error"].is_string(), "{resp}");
     }
     let unknown = "0123456789abcdef0123456789abcdef";
-    let (status, _) = call(&a, "GET", &s.url(&format!("/api/participants/{unknown}")), None);
+    let (status, _) = call(
+        &a,
+        "GET",
+        &s.url(&format!("/api/participants/{unknown}")),
+        None,
+    );
     assert_eq!(status, 404);
     let body = json!({"question": q["number"], "candidate": good_cand});
-    let (status, _) = call(&a, "POST", &s.url(&format!("/api/participants/{unknown}/answers")), Some(&body));
+    let (status, _) = call(
+        &a,
+        "POST",
+        &s.url(&format!("/api/participants/{unknown}/answers")),
+        Some(&body),
+    );
     assert_eq!(status, 404);
     for bad in ["xyz", "0123456789ABCDEF0123456789ABCDEF", "..%2F..%2Fetc"] {
         let (status, _) = call(&a, "GET", &s.url(&format!("/api/participants/{bad}")), None);
@@ -385,9 +423,14 @@ fn bad_ids_and_bodies_get_clear_status_codes() {
 /// Sends `GET {target}` as written, with no client-side normalisation of the path.
 fn raw_get(addr: SocketAddr, target: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(stream, "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut resp = Vec::new();
     let _ = stream.read_to_end(&mut resp);
     let text = String::from_utf8_lossy(&resp).into_owned();
@@ -407,13 +450,20 @@ fn images_are_served_by_hash_only_and_traversal_fails() {
     let s = TestServer::start(&db);
     let a = agent();
     let state = join(&a, &s);
-    let reference = state["question"]["reference"].as_str().expect("ref").to_string();
+    let reference = state["question"]["reference"]
+        .as_str()
+        .expect("ref")
+        .to_string();
     let resp = a.get(&s.url(&reference)).call().expect("image");
     assert_eq!(resp.header("content-type"), Some("image/png"));
     let mut bytes = Vec::new();
     resp.into_reader().read_to_end(&mut bytes).expect("read");
     let sha = hex::encode(Sha256::digest(&bytes));
-    assert_eq!(reference, format!("/images/{sha}"), "served bytes hash to their id");
+    assert_eq!(
+        reference,
+        format!("/images/{sha}"),
+        "served bytes hash to their id"
+    );
     let targets = [
         "/images/../secret.txt".to_string(),
         "/images/..%2Fsecret.txt".to_string(),
@@ -428,11 +478,11 @@ fn images_are_served_by_hash_only_and_traversal_fails() {
     ];
     for t in &targets {
         let (status, text) = raw_get(s.addr, t);
+        assert!(status == 404 || status == 400, "{t}: got {status}\n{text}");
         assert!(
-            status == 404 || status == 400,
-            "{t}: got {status}\n{text}"
+            !text.contains("TOP-SECRET") && !text.contains("root:"),
+            "{t}"
         );
-        assert!(!text.contains("TOP-SECRET") && !text.contains("root:"), "{t}");
     }
 }
 
@@ -442,9 +492,18 @@ fn admin_pages_need_the_token() {
     let db = make_survey(tmp.path(), 3);
     let s = TestServer::start(&db);
     let a = agent();
-    for path in ["/admin", "/admin/stats.json", "/admin/answers.csv", "/admin/chart.svg"] {
+    for path in [
+        "/admin",
+        "/admin/stats.json",
+        "/admin/answers.csv",
+        "/admin/chart.svg",
+    ] {
         assert_eq!(call(&a, "GET", &s.url(path), None).0, 401, "{path}");
-        let status = match a.get(&s.url(path)).set("Authorization", "Bearer wrong-token-123").call() {
+        let status = match a
+            .get(&s.url(path))
+            .set("Authorization", "Bearer wrong-token-123")
+            .call()
+        {
             Ok(r) => r.status(),
             Err(ureq::Error::Status(c, _)) => c,
             Err(e) => panic!("{e}"),
@@ -457,11 +516,20 @@ fn admin_pages_need_the_token() {
             .expect("authorized");
         assert_eq!(ok.status(), 200, "{path}");
     }
-    assert_eq!(call(&a, "GET", &s.url("/admin?token=wrong-token-123"), None).0, 403);
-    let resp = a.get(&s.url(&format!("/admin?token={TOKEN}"))).call().expect("login");
+    assert_eq!(
+        call(&a, "GET", &s.url("/admin?token=wrong-token-123"), None).0,
+        403
+    );
+    let resp = a
+        .get(&s.url(&format!("/admin?token={TOKEN}")))
+        .call()
+        .expect("login");
     assert_eq!(resp.status(), 303);
     let cookie = resp.header("set-cookie").expect("cookie").to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().expect("pair");
     let page = a
         .get(&s.url("/admin"))
@@ -470,24 +538,52 @@ fn admin_pages_need_the_token() {
         .expect("page")
         .into_string()
         .expect("html");
-    assert!(page.contains("Survey results") && page.contains("<svg"), "{page}");
-    let forged = a.get(&s.url("/admin")).set("Cookie", "toongan_admin=guess-guess-guess").call();
+    assert!(
+        page.contains("Survey results") && page.contains("<svg"),
+        "{page}"
+    );
+    let forged = a
+        .get(&s.url("/admin"))
+        .set("Cookie", "toongan_admin=guess-guess-guess")
+        .call();
     assert!(matches!(forged, Err(ureq::Error::Status(403, _))));
 }
 
+/// A `toongan` child process, killed when dropped so a failing test leaves no server behind.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `toongan survey serve` and returns the child and its address (read from stderr).
-fn spawn_binary(db: &Path) -> (std::process::Child, String, BufReader<std::process::ChildStderr>) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
-        .args(["survey", "serve", "--bind", "127.0.0.1:0", "--admin-token", TOKEN, "--db"])
+fn spawn_binary(db: &Path) -> (ServerProcess, String, BufReader<std::process::ChildStderr>) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
+        .args([
+            "survey",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-token",
+            TOKEN,
+            "--db",
+        ])
         .arg(db)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn toongan");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut child = ServerProcess(child);
+    let mut err = BufReader::new(child.0.stderr.take().expect("stderr"));
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(err.read_line(&mut line).expect("read") > 0, "server exited early");
+        assert!(
+            err.read_line(&mut line).expect("read") > 0,
+            "server exited early"
+        );
         if let Some(rest) = line.trim().strip_prefix("participants: http://") {
             return (child, rest.trim_end_matches('/').to_string(), err);
         }
@@ -503,7 +599,15 @@ fn answers_survive_a_restart_of_the_binary() {
     write_pngs(&root.join("b"), 4, 3, "p");
     let db = root.join("s.sqlite");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
-        .args(["survey", "create", "--questions", "4", "--seed", "3", "--db"])
+        .args([
+            "survey",
+            "create",
+            "--questions",
+            "4",
+            "--seed",
+            "3",
+            "--db",
+        ])
         .arg(&db)
         .arg("--reference")
         .arg(root.join("ref"))
@@ -511,7 +615,11 @@ fn answers_survive_a_restart_of_the_binary() {
         .arg(format!("--candidate=B={}", root.join("b").display()))
         .output()
         .expect("run create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("matched by file name: A, B"));
 
     let (mut child, addr, mut err) = spawn_binary(&db);
@@ -532,18 +640,23 @@ fn answers_survive_a_restart_of_the_binary() {
     }
     // Ctrl-C: graceful shutdown, exit status 0.
     let ok = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(ok.success());
-    let status = child.wait().expect("wait");
+    let status = child.0.wait().expect("wait");
     let mut rest = String::new();
     let _ = err.read_to_string(&mut rest);
     assert!(status.success(), "exit {status:?}: {rest}");
     assert!(rest.contains("stopped"), "{rest}");
 
-    let (mut child, addr, _err) = spawn_binary(&db);
-    let (status, resumed) = call(&a, "GET", &format!("http://{addr}/api/participants/{pid}"), None);
+    let (child, addr, _err) = spawn_binary(&db);
+    let (status, resumed) = call(
+        &a,
+        "GET",
+        &format!("http://{addr}/api/participants/{pid}"),
+        None,
+    );
     assert_eq!(status, 200);
     assert_eq!(resumed["answered"], 3);
     assert_eq!(resumed["question"], state["question"]);
@@ -557,8 +670,7 @@ fn answers_survive_a_restart_of_the_binary() {
     )
     .expect("json");
     assert_eq!(stats["answers"], 3);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
 
 /// Folder for files the tests leave for people to look at (screenshots, load figures).
@@ -638,7 +750,10 @@ fn load_200_participants_answer_24_questions_exactly_once() {
     assert_eq!(answers.len(), n * QUESTIONS);
     let mut per: HashMap<&str, HashSet<u32>> = HashMap::new();
     for a in &answers {
-        assert!(per.entry(&a.participant).or_default().insert(a.question), "duplicate");
+        assert!(
+            per.entry(&a.participant).or_default().insert(a.question),
+            "duplicate"
+        );
     }
     assert_eq!(per.len(), n);
     for (pid, _) in &results {
@@ -690,6 +805,26 @@ impl Drop for Driver {
     }
 }
 
+/// Opens a WebDriver session, retrying while chromedriver starts up.
+async fn connect(port: u16, caps: serde_json::Map<String, Value>) -> fantoccini::Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        {
+            Ok(c) => return c,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start a chromium session through chromedriver: {e}"),
+        }
+    }
+}
+
 async fn wait_for(c: &fantoccini::Client, script: &str, what: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -707,7 +842,9 @@ async fn wait_for(c: &fantoccini::Client, script: &str, what: &str) -> Value {
 /// Screenshots go to target/test-artifacts/survey/.
 #[test]
 fn browser_answers_a_survey_and_reads_the_results() {
-    let Some((chromium, driver_bin)) = browser_bins() else { return };
+    let Some((chromium, driver_bin)) = browser_bins() else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tmp");
     let db = make_survey(tmp.path(), 4);
     let s = TestServer::start(&db);
@@ -736,33 +873,17 @@ fn browser_answers_a_survey_and_reads_the_results() {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=390,844",
+                    "--disable-dev-shm-usage",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                // A phone-sized viewport (headless windows are at least 500 px wide).
+                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0, "touch": true}}
             }),
         );
-        let mut client = None;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while client.is_none() {
-            match fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            {
-                Ok(c) => client = Some(c),
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("cannot start a chromium session through chromedriver: {e}"),
-            }
-        }
-        let c = client.expect("client");
+        let c = connect(port, caps.clone()).await;
         use fantoccini::Locator::Css;
         c.goto(&s.url("/")).await.expect("open page");
-        wait_for(&c, "return !document.getElementById('intro').hidden", "the intro").await;
+        wait_for(&c, "return !document.getElementById('intro').hidden && document.getElementById('intro-total').textContent === '4'", "the intro").await;
         std::fs::write(shots.join("intro-phone.png"), c.screenshot().await.expect("shot")).expect("save");
         c.find(Css("#start")).await.expect("start").click().await.expect("click start");
         for i in 0..4 {
@@ -817,7 +938,14 @@ fn browser_answers_a_survey_and_reads_the_results() {
         assert_eq!(total, 4, "picks add up to the answers");
         assert_eq!(c.find_all(Css("figure.chart svg rect")).await.expect("bars").len(), 4, "background + 3 bars");
         std::fs::write(shots.join("results-phone.png"), c.screenshot().await.expect("shot")).expect("save");
-        c.set_window_size(1100, 1000).await.expect("resize");
+        c.close().await.expect("close");
+        // The same page on a desktop-sized window.
+        let opts = caps.get_mut("goog:chromeOptions").expect("options");
+        opts.as_object_mut().expect("object").remove("mobileEmulation");
+        opts["args"].as_array_mut().expect("args").push(json!("--window-size=1100,1000"));
+        let c = connect(port, caps).await;
+        c.goto(&s.url(&format!("/admin?token={TOKEN}"))).await.expect("admin");
+        assert_eq!(c.find(Css("#answers")).await.expect("answers").text().await.expect("text"), "4");
         std::fs::write(shots.join("results-desktop.png"), c.screenshot().await.expect("shot")).expect("save");
         c.close().await.expect("close");
     });

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use toongan::survey::{AdminToken, CreateOptions, ServeOptions, Store, create_survey, router, serve};
+use toongan::survey::{
+    AdminToken, CreateOptions, ServeOptions, Store, create_survey, router, serve,
+};
 
 /// Arguments of `toongan survey`.
 #[derive(Debug, Args)]
@@ -137,10 +139,18 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             "survey {}: {} questions, methods {}",
             a.db.display(),
             survey.questions.len(),
-            survey.methods.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            survey
+                .methods
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         eprintln!("participants: http://{addr}/");
-        eprintln!("results (keep this link secret): http://{addr}/admin?token={}", token.as_str());
+        eprintln!(
+            "results (keep this link secret): http://{addr}/admin?token={}",
+            token.as_str()
+        );
         eprintln!("press Ctrl-C to stop; answers are saved as they arrive");
         serve(listener, app, shutdown_signal()).await?;
         anyhow::Ok(())

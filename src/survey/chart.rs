@@ -30,9 +30,11 @@ pub(crate) fn escape(s: &str) -> String {
 /// Renders the overall pick rates of `stats` as a standalone SVG document.
 pub fn bar_chart_svg(stats: &SurveyStats, title: &str) -> String {
     let n = stats.methods.len().max(1);
-    let (left, right, top, bottom) = (56.0, 16.0, 40.0, 64.0);
+    let (top, bottom, right) = (40.0, 64.0, 16.0);
     let slot = 110.0;
-    let width = left + right + slot * n as f64;
+    // At least 520 wide so the footnote fits; bars centred in the plot area.
+    let width = (72.0 + right + slot * n as f64).max(520.0);
+    let left = width - right - slot * n as f64;
     let height = 360.0;
     let plot_h = height - top - bottom;
     let y = |v: f64| top + plot_h * (1.0 - v.clamp(0.0, 1.0));
@@ -62,7 +64,8 @@ pub fn bar_chart_svg(stats: &SurveyStats, title: &str) -> String {
     }
     let _ = write!(
         s,
-        r##"<text transform="translate(14 {cy}) rotate(-90)" text-anchor="middle" fill="#333333">picked (% of answers)</text>"##,
+        r##"<text transform="translate({lx} {cy}) rotate(-90)" text-anchor="middle" fill="#333333">picked (% of answers)</text>"##,
+        lx = left - 50.0,
         cy = top + plot_h / 2.0
     );
     for (i, m) in stats.methods.iter().enumerate() {
@@ -113,13 +116,18 @@ pub fn bar_chart_svg(stats: &SurveyStats, title: &str) -> String {
     }
     let _ = write!(
         s,
-        r##"<line x1="{left}" x2="{x2}" y1="{yb}" y2="{yb}" stroke="#333333"/><text x="{cx}" y="{fy}" text-anchor="middle" fill="#555555" font-size="11">bars: share of {a} answers by {p} participants; whiskers: 95% Wilson intervals</text></svg>"##,
+        r##"<line x1="{left}" x2="{x2}" y1="{yb}" y2="{yb}" stroke="#333333"/><text x="{cx}" y="{fy}" text-anchor="middle" fill="#555555" font-size="11">{a} answers from {p} participant{s}; whiskers: 95% Wilson intervals</text></svg>"##,
         x2 = width - right,
         yb = y(0.0),
         cx = width / 2.0,
         fy = height - 8.0,
         a = stats.answers,
-        p = stats.active_participants
+        p = stats.active_participants,
+        s = if stats.active_participants == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     s
 }

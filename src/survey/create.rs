@@ -125,7 +125,11 @@ pub fn create_survey(db: &Path, opts: &CreateOptions) -> Result<CreateSummary, S
                     load_image(file).map(|img| (img, rel))
                 })
                 .collect::<Result<_, _>>()?;
-            questions.push((relative(&references[key], &opts.reference), reference, cands));
+            questions.push((
+                relative(&references[key], &opts.reference),
+                reference,
+                cands,
+            ));
         }
         store.write(|tx| {
             tx.execute(
@@ -402,7 +406,10 @@ mod tests {
         let a = listing(&["p1", "p2", "p3"]);
         let b = listing(&["p1", "p2", "p3", "p4"]);
         let real = listing(&["f1", "f2", "f3"]);
-        assert_eq!(matched_group(&[a.clone(), b.clone(), real.clone()], 3), vec![0, 1]);
+        assert_eq!(
+            matched_group(&[a.clone(), b.clone(), real.clone()], 3),
+            vec![0, 1]
+        );
         // Too few shared names for 4 questions: nothing is matched.
         assert!(matched_group(&[a, b, real], 4).is_empty());
     }

@@ -65,8 +65,8 @@ impl Survey {
 
     /// Whether `sha` names an image of this survey (a reference or a candidate).
     pub fn has_image(&self, sha: &str) -> bool {
-        self.questions.iter().any(|q| {
-            q.reference_image == sha || q.candidates.iter().any(|c| c.image == sha)
-        })
+        self.questions
+            .iter()
+            .any(|q| q.reference_image == sha || q.candidates.iter().any(|c| c.image == sha))
     }
 }

@@ -23,7 +23,7 @@ pub fn results_html(survey: &Survey, stats: &SurveyStats) -> String {
     );
     let _ = write!(
         s,
-        r#"<h1>Survey results</h1><p class="counts"><span id="participants">{}</span> participants ({} answered, {} completed all {} questions) · <span id="answers">{}</span> answers</p>"#,
+        r#"<h1>Survey results</h1><p class="counts">Participants: <span id="participants">{}</span> ({} answered, {} completed all {} questions) · Answers: <span id="answers">{}</span></p>"#,
         stats.participants,
         stats.active_participants,
         stats.completed_participants,
@@ -67,12 +67,7 @@ pub fn results_html(survey: &Survey, stats: &SurveyStats) -> String {
             q.answers
         );
         for m in &q.methods {
-            let _ = write!(
-                s,
-                r#"<td>{}<br><small>{}</small></td>"#,
-                pct(m.rate),
-                ci(m)
-            );
+            let _ = write!(s, r#"<td>{}<br><small>{}</small></td>"#, pct(m.rate), ci(m));
         }
         s.push_str("</tr>");
     }

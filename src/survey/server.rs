@@ -100,8 +100,15 @@ pub fn router(store: Arc<Store>, options: ServeOptions) -> Result<Router, Survey
     });
     Ok(Router::new()
         .route("/", get(|| async { Html(assets::INDEX_HTML) }))
-        .route("/assets/app.js", get(|| async { asset(assets::APP_JS, "text/javascript; charset=utf-8") }))
-        .route("/assets/style.css", get(|| async { asset(assets::STYLE_CSS, "text/css; charset=utf-8") }))
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(assets::APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/style.css",
+            get(|| async { asset(assets::STYLE_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/api/survey", get(survey_info))
         .route("/api/participants", post(new_participant))
         .route("/api/participants/{pid}", get(participant_state))
         .route("/api/participants/{pid}/answers", post(answer))
@@ -133,12 +140,22 @@ pub async fn serve(
 }
 
 fn asset(body: &'static str, mime: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(
@@ -196,6 +213,14 @@ fn view(state: &AppState, pid: &ParticipantId, seed: u64, answered: &[i64]) -> P
         total: survey.questions.len(),
         question,
     }
+}
+
+/// `GET /api/survey`: what the intro screen says about the survey.
+async fn survey_info(State(state): State<Shared>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "questions": state.survey.questions.len(),
+        "candidates": state.survey.methods.len(),
+    }))
 }
 
 fn parse_pid(pid: &str) -> Result<ParticipantId, ApiError> {
@@ -280,7 +305,10 @@ async fn answer(
     else {
         return Err(ApiError(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("candidate {:?} is not part of question {}", body.candidate, body.question),
+            format!(
+                "candidate {:?} is not part of question {}",
+                body.candidate, body.question
+            ),
         ));
     };
     let (seed, _) = load_participant(&state, &pid).await?;
@@ -306,10 +334,16 @@ async fn answer(
     if outcome == AnswerOutcome::Duplicate {
         return Err(ApiError(
             StatusCode::CONFLICT,
-            format!("question {} was already answered; answers cannot be changed", body.question),
+            format!(
+                "question {} was already answered; answers cannot be changed",
+                body.question
+            ),
         ));
     }
-    Ok((StatusCode::CREATED, Json(view(&state, &pid, seed, &answered))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &pid, seed, &answered)),
+    ))
 }
 
 async fn image(State(state): State<Shared>, Path(sha): Path<String>) -> Result<Response, ApiError> {
@@ -319,11 +353,16 @@ async fn image(State(state): State<Shared>, Path(sha): Path<String>) -> Result<R
     }
     let store = state.store.clone();
     let tag = sha.clone();
-    let (mime, bytes) = blocking(move || store.image(&sha)).await?.ok_or_else(not_found)?;
+    let (mime, bytes) = blocking(move || store.image(&sha))
+        .await?
+        .ok_or_else(not_found)?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+            (
+                header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable".to_string(),
+            ),
             (header::ETAG, format!("\"{tag}\"")),
         ],
         bytes,
@@ -388,12 +427,18 @@ async fn load_stats(state: &Shared) -> Result<super::stats::SurveyStats, ApiErro
     .await
 }
 
-async fn admin_stats(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn admin_stats(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     Ok(Json(load_stats(&state).await?).into_response())
 }
 
-async fn admin_chart(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn admin_chart(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let stats = load_stats(&state).await?;
     let svg = super::chart::bar_chart_svg(&stats, "Closest in style to the reference");
@@ -405,13 +450,17 @@ async fn admin_csv(State(state): State<Shared>, headers: HeaderMap) -> Result<Re
     let st = state.clone();
     let csv = blocking(move || {
         let answers = st.store.answers(&st.survey)?;
-        super::export::answers_csv(&st.survey, &answers).map_err(|e| SurveyError::Options(e.to_string()))
+        super::export::answers_csv(&st.survey, &answers)
+            .map_err(|e| SurveyError::Options(e.to_string()))
     })
     .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"answers.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"answers.csv\"",
+            ),
         ],
         csv,
     )

@@ -99,7 +99,11 @@ fn rates(survey: &Survey, picks: &[u64]) -> Vec<MethodRate> {
             method: m.name.clone(),
             picks: k,
             answers: total,
-            rate: if total == 0 { 0.0 } else { k as f64 / total as f64 },
+            rate: if total == 0 {
+                0.0
+            } else {
+                k as f64 / total as f64
+            },
             ci95: wilson(k, total, Z95),
         })
         .collect()
@@ -160,7 +164,11 @@ mod tests {
         for (k, n, low, high) in fixture {
             let ci = wilson(k, n, Z95).expect("n > 0");
             assert!((ci.low - low).abs() < 1e-12, "{k}/{n}: {} vs {low}", ci.low);
-            assert!((ci.high - high).abs() < 1e-12, "{k}/{n}: {} vs {high}", ci.high);
+            assert!(
+                (ci.high - high).abs() < 1e-12,
+                "{k}/{n}: {} vs {high}",
+                ci.high
+            );
         }
         assert!(wilson(0, 0, Z95).is_none());
         assert!(wilson(3, 2, Z95).is_none());

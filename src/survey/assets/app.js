@@ -119,6 +119,10 @@ async function main() {
       return;
     }
   } catch (_) { /* fall through to the intro */ }
+  try {
+    const info = await api("GET", "/api/survey");
+    if (info.status === 200) $("intro-total").textContent = String(info.data.questions);
+  } catch (_) { /* keep "several" */ }
   show("intro");
 }
 
