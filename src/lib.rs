@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cartoonize;
 pub mod experiment;
 pub mod engine;
+pub mod eval;
 pub mod imageio;
 pub mod model;
 pub mod report;
