@@ -45,7 +45,7 @@ fn array(
         .unwrap()
         .unwrap_or_else(|| panic!("no {name}"));
     let shape = file.shape().to_vec();
-    let descr = file.dtype().descr();
+    let descr = type_str(&file.dtype());
     let values = if descr == "<f4" {
         file.into_vec::<f32>()
             .unwrap()
@@ -62,6 +62,14 @@ fn array(
         file.into_vec::<f64>().unwrap()
     };
     (shape, values)
+}
+
+/// The numpy type string of a plain dtype, e.g. `<f8`.
+fn type_str(dtype: &npyz::DType) -> String {
+    match dtype {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => panic!("not a plain dtype: {other:?}"),
+    }
 }
 
 fn features(npz: &mut NpzArchive<std::io::BufReader<std::fs::File>>, name: &str) -> Features {
@@ -196,7 +204,7 @@ fn stats_npz_round_trips_and_follows_pytorch_fid_layout() {
     assert_eq!(names, ["mu", "sigma"]);
     for (name, shape) in [("mu", vec![64u64]), ("sigma", vec![64, 64])] {
         let f = written.by_name(name).unwrap().unwrap();
-        assert_eq!(f.dtype().descr(), "<f8");
+        assert_eq!(type_str(&f.dtype()), "<f8");
         assert_eq!(f.shape(), &shape[..]);
         assert_eq!(f.order(), npyz::Order::C);
     }
@@ -308,8 +316,9 @@ fn fid_and_kid_cli_on_photos_and_their_cartoons() {
         "--weights".as_ref(),
         w,
     ]);
+    // Unbiased MMD² may be negative; with 8 images the subset is everything, so std is ~0.
     let kid = last_number(&out, "KID: ");
-    assert!(kid.is_finite() && kid > 0.0, "{out}");
+    assert!(kid.is_finite() && kid != 0.0, "{out}");
     assert!(out.lines().last().unwrap().contains(" ± "), "{out}");
 
     // --save-stats, then FID from the saved file equals FID from the folder (64 dims: fast).
@@ -354,7 +363,8 @@ fn fid_and_kid_cli_on_photos_and_their_cartoons() {
         (from_dirs - from_npz).abs() < 1e-6,
         "{from_dirs} vs {from_npz}"
     );
-    // A folder against itself is at distance ~0.
+    // A folder against itself is at distance ~0 (rounding in the singular 8-image
+    // covariances leaves a few 1e-7; the CLI prints 6 decimals).
     let same = last_number(
         &toongan(&[
             "fid".as_ref(),
@@ -368,5 +378,5 @@ fn fid_and_kid_cli_on_photos_and_their_cartoons() {
         .0,
         "FID: ",
     );
-    assert!(same.abs() < 1e-6, "{same}");
+    assert!(same.abs() < 1e-5, "{same}");
 }
