@@ -25,7 +25,7 @@ use crate::weights::WeightsError;
 pub enum EvalError {
     /// The Inception weights could not be found or read.
     #[error(transparent)]
-    Weights(#[from] WeightsError),
+    Weights(Box<WeightsError>),
     /// A folder could not be listed.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -67,4 +67,10 @@ pub enum EvalError {
     /// KID needs per-image features, which a statistics file does not hold.
     #[error("{0} is a statistics file: KID needs per-image features, give an image folder")]
     KidNeedsImages(PathBuf),
+}
+
+impl From<WeightsError> for EvalError {
+    fn from(e: WeightsError) -> Self {
+        EvalError::Weights(Box::new(e))
+    }
 }

@@ -38,7 +38,7 @@ impl Side {
 }
 
 /// Options of [`score_folders`] and the CLI.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FidOptions {
     /// The FID Inception `.pth`; `None` looks at `$TOONGAN_FID_WEIGHTS`, then the cache.
     pub weights: Option<PathBuf>,
@@ -46,16 +46,6 @@ pub struct FidOptions {
     pub extract: ExtractOptions,
     /// KID subsets.
     pub kid: KidOptions,
-}
-
-impl Default for FidOptions {
-    fn default() -> Self {
-        Self {
-            weights: None,
-            extract: ExtractOptions::default(),
-            kid: KidOptions::default(),
-        }
-    }
 }
 
 /// FID and KID of generated images against reference images.

@@ -18,7 +18,7 @@ pub struct Features {
 impl Features {
     /// Wraps row-major `values` of `dims` columns.
     pub fn new(dims: usize, values: Vec<f32>) -> Result<Self, EvalError> {
-        if dims == 0 || values.len() % dims != 0 {
+        if dims == 0 || !values.len().is_multiple_of(dims) {
             return Err(EvalError::Shape(format!(
                 "{} values do not form rows of {dims} features",
                 values.len()

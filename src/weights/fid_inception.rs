@@ -23,6 +23,8 @@ pub const FID_WEIGHTS_ENV: &str = "TOONGAN_FID_WEIGHTS";
 /// The weights file to use: `explicit` if given, else `$TOONGAN_FID_WEIGHTS`, else
 /// `<cache dir>/toongan/pt_inception-2015-12-05-6726825d.pth`. Fails with the download
 /// location when the file is not there.
+// WeightsError's size is the module's (its `Unavailable` variant), shared with the other loaders.
+#[allow(clippy::result_large_err)]
 pub fn locate_fid_weights(explicit: Option<&Path>) -> Result<PathBuf, WeightsError> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
@@ -48,6 +50,7 @@ pub fn locate_fid_weights(explicit: Option<&Path>) -> Result<PathBuf, WeightsErr
 /// (`Conv2d_1a_3x3.conv.weight`, `Mixed_7c.branch_pool.bn.running_var`, ...). The unused
 /// `fc.*` head and any `num_batches_tracked` buffers are ignored; every network tensor
 /// must be present with its exact shape.
+#[allow(clippy::result_large_err)]
 pub fn load_fid_inception<B: Backend>(
     path: &Path,
     config: &FidInceptionConfig,
