@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::store::ModuleSnapshot;
+use burn::store::{ModuleSnapshot, PytorchStore};
 use burn::tensor::backend::Backend;
-use burn_store::PytorchStore;
 
 use super::WeightsError;
 use crate::model::{FidInception, FidInceptionConfig};
