@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod cartoonize;
 pub mod engine;
+pub mod eval;
 pub mod experiment;
 pub mod imageio;
 pub mod model;

@@ -4,6 +4,9 @@
 mod bench;
 mod cartoonize;
 mod survey;
+mod eval_common;
+mod fid;
+mod kid;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,10 @@ enum Command {
     Survey(survey::SurveyArgs),
     /// Time the generator on the fast CPU engine and on burn.
     Bench(bench::BenchArgs),
+    /// Fréchet Inception Distance between two image folders or statistics files (as pytorch-fid).
+    Fid(fid::FidArgs),
+    /// Kernel Inception Distance between two image folders (as torch-fidelity).
+    Kid(kid::KidArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -35,5 +42,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Cartoonize(args) => cartoonize::run(args),
         Command::Survey(args) => survey::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Fid(args) => fid::run(args),
+        Command::Kid(args) => kid::run(args),
     }
 }

@@ -3,6 +3,8 @@
 pub mod activation;
 pub mod channel_order;
 pub mod generator;
+pub mod inception;
+pub mod inception_blocks;
 pub mod norm;
 pub mod padding;
 pub mod patchgan;
@@ -11,6 +13,7 @@ pub mod resnet_generator;
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
 pub use generator::{Generator, GeneratorConfig};
+pub use inception::{FidInception, FidInceptionConfig};
 pub use norm::{Norm, NormKind};
 pub use padding::PaddingScheme;
 pub use patchgan::{PatchGan, PatchGanConfig};
