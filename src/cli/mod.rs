@@ -4,6 +4,7 @@
 mod bench;
 mod cartoonize;
 mod survey;
+mod smooth;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
     Survey(survey::SurveyArgs),
     /// Time the generator on the fast CPU engine and on burn.
     Bench(bench::BenchArgs),
+    /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
+    Smooth(smooth::SmoothArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -35,5 +38,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Cartoonize(args) => cartoonize::run(args),
         Command::Survey(args) => survey::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Smooth(args) => smooth::run(args),
     }
 }
