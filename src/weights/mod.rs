@@ -7,10 +7,12 @@ pub mod checkpoint;
 pub mod junyanz;
 pub mod npy;
 pub mod styles;
+pub mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
 pub use checkpoint::{load_generator, save_generator};
 pub use styles::{Style, StyleRegistry};
+pub use torchvision_resnet::load_torchvision_resnet;
 
 use std::path::PathBuf;
 
