@@ -127,6 +127,9 @@ pub struct Bottleneck<B: Backend> {
 }
 
 /// One residual block of either kind.
+// The variants differ in inline size only by a few handles (the tensors live on the
+// heap/device), and blocks are built once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ResidualBlock<B: Backend> {
     /// ResNet-18/34.

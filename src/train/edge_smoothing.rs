@@ -53,7 +53,7 @@ pub struct EdgeSmootherConfig {
 impl EdgeSmootherConfig {
     /// Checks the config and builds the smoother.
     pub fn init(&self) -> Result<EdgeSmoother, SmoothingError> {
-        if self.dilation % 2 == 0 || self.dilation > 511 {
+        if self.dilation.is_multiple_of(2) || self.dilation > 511 {
             return Err(SmoothingError::BadConfig(format!(
                 "dilation must be odd and at most 511 (got {})",
                 self.dilation
