@@ -16,4 +16,5 @@ pub mod imageio;
 pub mod model;
 pub mod report;
 pub mod survey;
+pub mod train;
 pub mod weights;

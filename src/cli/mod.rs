@@ -7,6 +7,7 @@ mod survey;
 mod eval_common;
 mod fid;
 mod kid;
+mod smooth;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ enum Command {
     Fid(fid::FidArgs),
     /// Kernel Inception Distance between two image folders (as torch-fidelity).
     Kid(kid::KidArgs),
+    /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
+    Smooth(smooth::SmoothArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -44,5 +47,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Fid(args) => fid::run(args),
         Command::Kid(args) => kid::run(args),
+        Command::Smooth(args) => smooth::run(args),
     }
 }

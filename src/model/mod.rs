@@ -9,6 +9,8 @@ pub mod norm;
 pub mod padding;
 pub mod patchgan;
 pub mod resnet_generator;
+pub mod resnet;
+pub mod resnet_blocks;
 
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
@@ -18,3 +20,4 @@ pub use norm::{Norm, NormKind};
 pub use padding::PaddingScheme;
 pub use patchgan::{PatchGan, PatchGanConfig};
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
+pub use resnet::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};

@@ -8,6 +8,7 @@ pub mod junyanz;
 pub mod fid_inception;
 pub mod npy;
 pub mod styles;
+pub mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
 pub use checkpoint::{load_generator, save_generator};
@@ -15,6 +16,7 @@ pub use fid_inception::{
     FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
 };
 pub use styles::{Style, StyleRegistry};
+pub use torchvision_resnet::load_torchvision_resnet;
 
 use std::path::PathBuf;
 

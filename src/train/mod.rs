@@ -1,0 +1,2 @@
+pub mod edge_smoothing;
+pub mod smoothing_cache;
