@@ -64,7 +64,7 @@ fn translator(
 }
 
 pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
-    if args.tile % 4 != 0 || args.tile <= 2 * args.tile_overlap {
+    if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
     }
     let device = Default::default();

@@ -3,11 +3,11 @@
 
 mod bench;
 mod cartoonize;
-mod survey;
 mod eval_common;
 mod fid;
 mod kid;
 mod smooth;
+mod survey;
 
 use std::process::ExitCode;
 

@@ -8,9 +8,9 @@ pub mod inception_blocks;
 pub mod norm;
 pub mod padding;
 pub mod patchgan;
-pub mod resnet_generator;
 pub mod resnet;
 pub mod resnet_blocks;
+pub mod resnet_generator;
 
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
@@ -19,5 +19,5 @@ pub use inception::{FidInception, FidInceptionConfig};
 pub use norm::{Norm, NormKind};
 pub use padding::PaddingScheme;
 pub use patchgan::{PatchGan, PatchGanConfig};
-pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
 pub use resnet::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
+pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};

@@ -4,8 +4,8 @@
 
 pub mod cartoongan_npy;
 pub mod checkpoint;
-pub mod junyanz;
 pub mod fid_inception;
+pub mod junyanz;
 pub mod npy;
 pub mod styles;
 pub mod torchvision_resnet;
@@ -56,25 +56,8 @@ pub enum WeightsError {
         url: String,
     },
     /// A style's weights are neither on disk nor downloadable.
-    #[error(
-        "weights for style '{style}' are not in {searched} and could not be downloaded ({cause}). \
-         Download the {n} files of {url_dir} into {target}, or point --weights-dir \
-         (or $TOONGAN_WEIGHTS_DIR) at a folder holding a '{style}/' folder"
-    )]
-    Unavailable {
-        /// The style.
-        style: String,
-        /// The folders that were searched.
-        searched: String,
-        /// Why the download failed.
-        cause: String,
-        /// How many files the style has.
-        n: usize,
-        /// The public folder holding them.
-        url_dir: String,
-        /// Where to put them.
-        target: String,
-    },
+    #[error(transparent)]
+    Unavailable(Box<StyleUnavailable>),
     /// The style name is not one of the published ones.
     #[error("unknown style '{0}': choose one of hayao, hosoda, paprika, shinkai")]
     UnknownStyle(String),
@@ -97,4 +80,26 @@ pub enum WeightsError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// Details of [`WeightsError::Unavailable`] (boxed: they make the error large).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "weights for style '{style}' are not in {searched} and could not be downloaded ({cause}). \
+     Download the {n} files of {url_dir} into {target}, or point --weights-dir \
+     (or $TOONGAN_WEIGHTS_DIR) at a folder holding a '{style}/' folder"
+)]
+pub struct StyleUnavailable {
+    /// The style.
+    pub style: String,
+    /// The folders that were searched.
+    pub searched: String,
+    /// Why the download failed.
+    pub cause: String,
+    /// How many files the style has.
+    pub n: usize,
+    /// The public folder holding them.
+    pub url_dir: String,
+    /// Where to put them.
+    pub target: String,
 }

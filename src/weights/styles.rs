@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use super::WeightsError;
 use super::cartoongan_npy::published_keys;
+use super::{StyleUnavailable, WeightsError};
 
 /// Public repository commit whose `pretrained_weights/<style>/` folders hold the weights
 /// (mnicnc404/CartoonGan-tensorflow; see shared/weights/cartoongan/SOURCES.md).
@@ -124,13 +124,15 @@ impl StyleRegistry {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let unavailable = |cause: String, target: &Path| WeightsError::Unavailable {
-            style: style.name().to_string(),
-            searched: searched.clone(),
-            cause,
-            n: published_keys().len(),
-            url_dir: format!("{SOURCE_URL}/{}/", style.name()),
-            target: target.display().to_string(),
+        let unavailable = |cause: String, target: &Path| {
+            WeightsError::Unavailable(Box::new(StyleUnavailable {
+                style: style.name().to_string(),
+                searched: searched.clone(),
+                cause,
+                n: published_keys().len(),
+                url_dir: format!("{SOURCE_URL}/{}/", style.name()),
+                target: target.display().to_string(),
+            }))
         };
         let Some(cache) = &self.cache_dir else {
             return Err(unavailable(
