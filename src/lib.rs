@@ -13,4 +13,5 @@ pub mod experiment;
 pub mod imageio;
 pub mod model;
 pub mod report;
+pub mod train;
 pub mod weights;

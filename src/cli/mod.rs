@@ -2,6 +2,7 @@
 //! library calls.
 
 mod cartoonize;
+mod train;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Turn photos into cartoons.
     Cartoonize(cartoonize::CartoonizeArgs),
+    /// Train a GAN on unpaired photo and cartoon folders, or resume a run.
+    Train(train::TrainArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -27,5 +30,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
+        Command::Train(args) => train::run(args),
     }
 }

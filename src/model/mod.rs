@@ -2,14 +2,17 @@
 
 pub mod activation;
 pub mod channel_order;
+pub mod discriminator;
 pub mod generator;
 pub mod norm;
 pub mod padding;
 pub mod patchgan;
 pub mod resnet_generator;
+pub mod vgg;
 
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
+pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig};
 pub use norm::{Norm, NormKind};
 pub use padding::PaddingScheme;
