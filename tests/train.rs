@@ -17,20 +17,11 @@ use toongan::train::gan_model::Phase;
 use toongan::train::{RunOutcome, TrainConfig, TrainError, Trainer};
 use toongan::weights::npy::read_npy;
 
+mod common;
+use common::{shared_dir as shared, weights_dir};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train")
-}
-
-fn shared() -> PathBuf {
-    std::env::var_os("TOONGAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-fn weights_dir() -> PathBuf {
-    std::env::var_os("TOONGAN_WEIGHTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shared().join("weights/cartoongan"))
 }
 
 /// max |a - b| / max |b|.
@@ -46,9 +37,13 @@ fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 
 fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
     let device = Default::default();
+    let tmp = tempfile::tempdir().unwrap();
+    let pth = tmp.path().join(file.trim_end_matches(".gz"));
+    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(fixtures().join(file)).unwrap());
+    std::io::copy(&mut gz, &mut std::fs::File::create(&pth).unwrap()).unwrap();
     let net = Vgg19Config::new()
         .with_batch_norm(batch_norm)
-        .load::<Cpu>(&fixtures().join(file), &device)
+        .load::<Cpu>(&pth, &device)
         .expect("load fixture");
     let input = read_npy(&fixtures().join("vgg_input.npy")).unwrap();
     let want = read_npy(&fixtures().join(expected)).unwrap();
@@ -65,12 +60,12 @@ fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
 
 #[test]
 fn vgg19_loader_matches_torchvision() {
-    vgg_parity(false, "vgg19_fixture.pth", "vgg19_conv4_4.npy");
+    vgg_parity(false, "vgg19_fixture.pth.gz", "vgg19_conv4_4.npy");
 }
 
 #[test]
 fn vgg19_bn_loader_matches_torchvision() {
-    vgg_parity(true, "vgg19_bn_fixture.pth", "vgg19_bn_conv4_4.npy");
+    vgg_parity(true, "vgg19_bn_fixture.pth.gz", "vgg19_bn_conv4_4.npy");
 }
 
 #[test]
@@ -104,7 +99,15 @@ fn tensors<M: ModuleSnapshot<CpuAutodiff>>(module: &M) -> HashMap<String, Vec<f3
         .collect()
 }
 
-fn compare_weights(got: &HashMap<String, Vec<f32>>, expected: &safetensors::SafeTensors, prefix: &str) {
+/// Compares a module's tensors with `prefix.*` of `expected`: each weight within rel. error
+/// 1e-4, and returns the largest relative error of the step's update (after − before).
+fn compare_weights(
+    got: &HashMap<String, Vec<f32>>,
+    before: &HashMap<String, Vec<f32>>,
+    expected: &safetensors::SafeTensors,
+    prefix: &str,
+) -> f64 {
+    let mut worst_update = 0f64;
     let mut n = 0;
     for (name, view) in expected.tensors() {
         let Some(key) = name.strip_prefix(&format!("{prefix}.")) else {
@@ -117,9 +120,14 @@ fn compare_weights(got: &HashMap<String, Vec<f32>>, expected: &safetensors::Safe
         let have = got.get(key).unwrap_or_else(|| panic!("no tensor {key}"));
         let err = rel_err(have, &want);
         assert!(err <= 1e-4, "{prefix}.{key}: rel. error {err:e}");
+        let start = &before[key];
+        let du: Vec<f32> = have.iter().zip(start).map(|(a, b)| a - b).collect();
+        let dw: Vec<f32> = want.iter().zip(start).map(|(a, b)| a - b).collect();
+        worst_update = worst_update.max(rel_err(&du, &dw));
         n += 1;
     }
     assert!(n > 10, "{prefix}: only {n} tensors compared");
+    worst_update
 }
 
 #[test]
@@ -153,15 +161,18 @@ fn one_training_step_matches_pytorch() {
         }
     };
 
+    let (g0, d0) = (tensors(&model.g), tensors(&model.d));
     let got = model.step_tensors(p.clone(), c.clone(), s.clone(), Phase::Init);
     check_losses(&got, "init");
-    compare_weights(&tensors(&model.g), &expected, "g1");
+    let g1 = tensors(&model.g);
+    let u1 = compare_weights(&g1, &g0, &expected, "g1");
 
     let got = model.step_tensors(p, c, s, Phase::Adversarial);
     assert_eq!(got.len(), 4);
     check_losses(&got, "adversarial");
-    compare_weights(&tensors(&model.g), &expected, "g2");
-    compare_weights(&tensors(&model.d), &expected, "d2");
+    let u2 = compare_weights(&tensors(&model.g), &g1, &expected, "g2");
+    let u3 = compare_weights(&tensors(&model.d), &d0, &expected, "d2");
+    eprintln!("largest rel. error of the weight updates: G init {u1:e}, G adv {u2:e}, D adv {u3:e}");
 }
 
 /// Photos (the first 4 shared photos, downscaled) and cartoons (4 other photos cartoonized

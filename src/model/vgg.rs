@@ -157,8 +157,6 @@ impl Vgg19Config {
                 format!(r"^features\.{t}\.(weight|bias|running_mean|running_var)$"),
                 format!("norms.{i}.$1"),
             );
-            for k in ["weight", "bias", "running_mean", "running_var"] {
-            }
         }
         let result = net.load_from(&mut store).map_err(|e| VggError::Load {
             path: path.to_path_buf(),
