@@ -41,10 +41,14 @@ fn main() {
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.cartoongan.content.weights = "random".into();
-    let mut model = CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device)
-        .expect("model");
+    let mut model =
+        CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device).expect("model");
     let input = || {
-        Tensor::<CpuAutodiff, 4>::random([batch, 3, size, size], Distribution::Uniform(-1.0, 1.0), &device)
+        Tensor::<CpuAutodiff, 4>::random(
+            [batch, 3, size, size],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        )
     };
     let (x, c, s) = (input(), input(), input());
     model.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial);

@@ -26,7 +26,11 @@ fn fixtures() -> PathBuf {
 
 /// ‖a − b‖₂ / ‖b‖₂.
 fn l2_rel_err(a: &[f32], b: &[f32]) -> f64 {
-    let d: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let d: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (d / n.max(1e-300)).sqrt()
 }
@@ -34,7 +38,10 @@ fn l2_rel_err(a: &[f32], b: &[f32]) -> f64 {
 /// max |a - b| / max |b|.
 fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, &v| m.max(v.abs() as f64)).max(1e-12);
+    let scale = b
+        .iter()
+        .fold(0f64, |m, &v| m.max(v.abs() as f64))
+        .max(1e-12);
     let diff = a
         .iter()
         .zip(b)
@@ -55,7 +62,15 @@ fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
     let input = read_npy(&fixtures().join("vgg_input.npy")).unwrap();
     let want = read_npy(&fixtures().join(expected)).unwrap();
     let x = Tensor::<Cpu, 4>::from_data(
-        TensorData::new(input.data, [input.shape[0], input.shape[1], input.shape[2], input.shape[3]]),
+        TensorData::new(
+            input.data,
+            [
+                input.shape[0],
+                input.shape[1],
+                input.shape[2],
+                input.shape[3],
+            ],
+        ),
         &device,
     );
     let y = net.forward(x);
@@ -78,11 +93,17 @@ fn vgg19_bn_loader_matches_torchvision() {
 #[test]
 fn missing_vgg_file_names_file_and_url() {
     let err = Vgg19Config::new()
-        .load::<Cpu>(Path::new("/nonexistent/vgg19-dcbb9e9d.pth"), &Default::default())
+        .load::<Cpu>(
+            Path::new("/nonexistent/vgg19-dcbb9e9d.pth"),
+            &Default::default(),
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("vgg19-dcbb9e9d.pth"), "{err}");
-    assert!(err.contains("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"), "{err}");
+    assert!(
+        err.contains("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"),
+        "{err}"
+    );
 }
 
 /// Loads `prefix.*` tensors of a PyTorch-named safetensors file into a module.
@@ -93,8 +114,16 @@ fn load_prefixed<M: ModuleSnapshot<CpuAutodiff>>(module: &mut M, file: &Path, pr
         .skip_enum_variants(true)
         .allow_partial(false);
     let result = module.load_from(&mut store).expect("load");
-    assert!(result.missing.is_empty(), "{prefix}: missing {:?}", result.missing);
-    assert!(result.errors.is_empty(), "{prefix}: errors {:?}", result.errors);
+    assert!(
+        result.missing.is_empty(),
+        "{prefix}: missing {:?}",
+        result.missing
+    );
+    assert!(
+        result.errors.is_empty(),
+        "{prefix}: errors {:?}",
+        result.errors
+    );
 }
 
 /// A module's tensors under PyTorch names.
@@ -102,7 +131,12 @@ fn tensors<M: ModuleSnapshot<CpuAutodiff>>(module: &M) -> HashMap<String, Vec<f3
     module
         .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
         .into_iter()
-        .map(|s| (s.full_path(), s.to_data().unwrap().convert::<f32>().to_vec().unwrap()))
+        .map(|s| {
+            (
+                s.full_path(),
+                s.to_data().unwrap().convert::<f32>().to_vec().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -174,16 +208,24 @@ fn one_training_step_matches_pytorch() {
         let data: Vec<f32> = bytemuck::cast_slice::<u8, f32>(v.data()).to_vec();
         Tensor::<CpuAutodiff, 4>::from_data(TensorData::new(data, [2, 3, 64, 64]), &device)
     };
-    let (p, c, s) = (batch("batch.photos"), batch("batch.cartoons"), batch("batch.smoothed"));
+    let (p, c, s) = (
+        batch("batch.photos"),
+        batch("batch.cartoons"),
+        batch("batch.smoothed"),
+    );
     let losses: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fixtures().join("step_losses.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(fixtures().join("step_losses.json")).unwrap())
+            .unwrap();
     let expected_bytes = std::fs::read(fixtures().join("step_expected.safetensors")).unwrap();
     let expected = safetensors::SafeTensors::deserialize(&expected_bytes).unwrap();
     let check_losses = |got: &[(String, f64)], phase: &str| {
         for (name, value) in got {
             let want = losses[phase][name].as_f64().unwrap();
             let err = (value - want).abs() / want.abs();
-            assert!(err <= 1e-4, "{phase} {name}: {value} vs {want} (rel. {err:e})");
+            assert!(
+                err <= 1e-4,
+                "{phase} {name}: {value} vs {want} (rel. {err:e})"
+            );
         }
     };
 
@@ -203,7 +245,9 @@ fn one_training_step_matches_pytorch() {
     // step are within 1e-4; the G adversarial step is held to 5e-4.
     let u2 = compare_weights(&tensors(&model.g), &g1, &expected, "g2", 5e-4);
     let u3 = compare_weights(&tensors(&model.d), &d0, &expected, "d2", 1e-4);
-    eprintln!("largest rel. error of the weight updates: G init {u1:e}, G adv {u2:e}, D adv {u3:e}");
+    eprintln!(
+        "largest rel. error of the weight updates: G init {u1:e}, G adv {u2:e}, D adv {u3:e}"
+    );
 }
 
 /// Photos (the first 4 shared photos, downscaled) and cartoons (4 other photos cartoonized
@@ -222,8 +266,9 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.extension()
-                .is_some_and(|e| ["png", "jpg", "jpeg"].contains(&e.to_ascii_lowercase().to_str().unwrap_or("")))
+            p.extension().is_some_and(|e| {
+                ["png", "jpg", "jpeg"].contains(&e.to_ascii_lowercase().to_str().unwrap_or(""))
+            })
         })
         .collect();
     sources.sort();
@@ -234,24 +279,43 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
         ..StyleRegistry::default()
     };
     let device = Default::default();
-    let g = load_published_generator::<Cpu>(&registry.locate(Style::Hayao).unwrap(), &device).unwrap();
+    let g =
+        load_published_generator::<Cpu>(&registry.locate(Style::Hayao).unwrap(), &device).unwrap();
     let translator = BurnTranslator::new(g, &GeneratorConfig::published(), device);
     for (i, src) in sources.iter().take(8).enumerate() {
         let img = toongan::train::data::load_resized(src, 96).unwrap();
         if i < 4 {
             let sub = if i == 0 { "nested" } else { "" };
-            img.save(photos_dir.join(sub).join(format!("p{i}.png"))).unwrap();
+            img.save(photos_dir.join(sub).join(format!("p{i}.png")))
+                .unwrap();
         } else {
             let (w, h) = (img.width() as usize, img.height() as usize);
             let rgb: Vec<f32> = img.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
-            let out = cartoonize_image(&translator, &rgb, w, h, TileOptions { tile: 1024, overlap: 64 });
-            toongan::imageio::encode_image(&cartoons_dir.join(format!("c{i}.png")), w as u32, h as u32, &out, None)
-                .unwrap();
+            let out = cartoonize_image(
+                &translator,
+                &rgb,
+                w,
+                h,
+                TileOptions {
+                    tile: 1024,
+                    overlap: 64,
+                },
+            );
+            toongan::imageio::encode_image(
+                &cartoons_dir.join(format!("c{i}.png")),
+                w as u32,
+                h as u32,
+                &out,
+                None,
+            )
+            .unwrap();
         }
     }
     // An unreadable file and a too-small image: skipped with a warning, not fatal.
     std::fs::write(photos_dir.join("broken.png"), b"not a png").unwrap();
-    image::RgbImage::new(20, 20).save(cartoons_dir.join("small.png")).unwrap();
+    image::RgbImage::new(20, 20)
+        .save(cartoons_dir.join("small.png"))
+        .unwrap();
     (photos_dir, cartoons_dir)
 }
 
@@ -292,12 +356,22 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
         .arg(&cartoons)
         .arg("--out")
         .arg(&full)
-        .args(["--preset", "tiny", "--epochs", "3", "--init-epochs", "1", "--quiet"])
+        .args([
+            "--preset",
+            "tiny",
+            "--epochs",
+            "3",
+            "--init-epochs",
+            "1",
+            "--quiet",
+        ])
         .args(["--set", "output.checkpoint_every=1"])
         .status()
         .unwrap();
     assert!(status.success());
-    let log = toongan::train::metrics::MetricsLog::new(&full).read().unwrap();
+    let log = toongan::train::metrics::MetricsLog::new(&full)
+        .read()
+        .unwrap();
     assert_eq!(log.len(), 6, "one record per step (log_every 1)");
     assert!(log.iter().all(|r| r.losses.values().all(|v| v.is_finite())));
     assert_eq!(log[0].phase, "init");
@@ -310,20 +384,30 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
     // Interrupted after epoch 2, then resumed to 3 epochs: identical generator weights.
     let parts = tmp.path().join("parts");
     let device = Default::default();
-    let first = Trainer::<CpuAutodiff>::new(tiny_config(&photos, &cartoons, 2), &parts, device, identity_smoothing())
-        .run()
-        .unwrap();
+    let first = Trainer::<CpuAutodiff>::new(
+        tiny_config(&photos, &cartoons, 2),
+        &parts,
+        device,
+        identity_smoothing(),
+    )
+    .run()
+    .unwrap();
     assert!(matches!(first, RunOutcome::Finished { steps: 4, .. }));
     let mut config = Trainer::<CpuAutodiff>::saved_config(&parts).unwrap();
     config.train.epochs = 3;
-    let second = Trainer::<CpuAutodiff>::new(config, &parts, Default::default(), identity_smoothing())
-        .run()
-        .unwrap();
+    let second =
+        Trainer::<CpuAutodiff>::new(config, &parts, Default::default(), identity_smoothing())
+            .run()
+            .unwrap();
     assert!(matches!(second, RunOutcome::Finished { steps: 6, .. }));
     let (a, b) = (generator_tensors(&full), generator_tensors(&parts));
     assert_eq!(a.len(), b.len());
     for (k, v) in &a {
-        assert_eq!(Some(v), b.get(k), "{k} differs between resumed and uninterrupted runs");
+        assert_eq!(
+            Some(v),
+            b.get(k),
+            "{k} differs between resumed and uninterrupted runs"
+        );
     }
 
     // The run folder cartoonizes a photo.
@@ -349,22 +433,35 @@ fn init_phase_learns_to_reconstruct_content() {
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.apply_preset("tiny").unwrap();
-    config.train.lr = 2e-3;
-    let mut model = CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device).unwrap();
-    let yy: Vec<f32> = (0..2 * 3 * 64 * 64)
+    config.train.lr = 5e-3;
+    let mut model =
+        CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device).unwrap();
+    // He-initialised VGG weights (the parity fixture's): burn's default init lets a random
+    // 12-conv VGG's features fade to ~1e-4, too weak a signal to judge learning by.
+    load_prefixed(
+        &mut model.content.network,
+        &fixtures().join("step_init.safetensors"),
+        "vgg",
+    );
+    let yy: Vec<f32> = (0..2 * 3 * 32 * 32)
         .map(|i| {
-            let (x, y, c) = ((i % 64) as f32, ((i / 64) % 64) as f32, (i / 4096) as f32);
-            (x / (6.0 + c) + y / 9.0).sin() * 0.8
+            let (x, y, c) = (
+                (i % 32) as f32,
+                ((i / 32) % 32) as f32,
+                ((i / 1024) % 3) as f32,
+            );
+            (x / (3.0 + c) + y / 5.0).sin() * 0.8
         })
         .collect();
-    let photos = Tensor::<CpuAutodiff, 4>::from_data(TensorData::new(yy, [2, 3, 64, 64]), &device);
+    let photos = Tensor::<CpuAutodiff, 4>::from_data(TensorData::new(yy, [2, 3, 32, 32]), &device);
     let mut first = None;
     let mut last = 0.0;
-    for _ in 0..40 {
+    for _ in 0..80 {
         let l = model.step_tensors(photos.clone(), photos.clone(), photos.clone(), Phase::Init);
         last = l[0].1;
         first.get_or_insert(last);
     }
+    eprintln!("content loss over 80 init steps: {:?} -> {last}", first);
     let first = first.unwrap();
     assert!(last < 0.3 * first, "content loss {first} -> {last}");
 }

@@ -17,7 +17,9 @@ use burn::store::{ModuleSnapshot, PytorchStore};
 use burn::tensor::{Tensor, activation::relu, backend::Backend};
 
 /// Output channels of the 12 convs up to conv4_4, at full width; 0 marks a 2x2 max pool.
-const LAYOUT: [usize; 15] = [64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512];
+const LAYOUT: [usize; 15] = [
+    64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512,
+];
 
 /// The official torchvision VGG19 weights file.
 pub const VGG19_FILE: &str = "vgg19-dcbb9e9d.pth";
@@ -138,7 +140,11 @@ impl Vgg19Config {
             } else {
                 VGG19_FILE
             };
-            let file = if file.ends_with(".pth") { file } else { official.to_string() };
+            let file = if file.ends_with(".pth") {
+                file
+            } else {
+                official.to_string()
+            };
             return Err(VggError::Missing {
                 path: path.to_path_buf(),
                 url: torchvision_url(&file),
@@ -150,7 +156,10 @@ impl Vgg19Config {
             .map_indices_contiguous(false)
             .allow_partial(false);
         for (i, &t) in conv_idx.iter().enumerate() {
-            store = store.with_key_remapping(format!(r"^features\.{t}\.(weight|bias)$"), format!("convs.{i}.$1"));
+            store = store.with_key_remapping(
+                format!(r"^features\.{t}\.(weight|bias)$"),
+                format!("convs.{i}.$1"),
+            );
         }
         for (i, &t) in norm_idx.iter().enumerate() {
             store = store.with_key_remapping(

@@ -17,12 +17,12 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 
+use super::TrainError;
 use super::config::ScheduleConfig;
 use super::content_loss::{ContentLoss, ContentLossConfig};
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
 use super::gan_model::{GanModel, Losses, Phase, seeded_init};
-use super::TrainError;
 use crate::model::{
     ChannelOrder, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NormKind,
 };
@@ -110,7 +110,10 @@ impl<B: AutodiffBackend> CartoonGan<B> {
     }
 
     fn tensor(&self, data: &[f32], n: usize, size: usize) -> Tensor<B, 4> {
-        Tensor::from_data(TensorData::new(data.to_vec(), [n, 3, size, size]), &self.device)
+        Tensor::from_data(
+            TensorData::new(data.to_vec(), [n, 3, size, size]),
+            &self.device,
+        )
     }
 
     /// One step on tensors (NCHW in [-1, 1]); the parity test calls this directly.
@@ -156,7 +159,6 @@ impl<B: AutodiffBackend> CartoonGan<B> {
     }
 }
 
-
 impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
     fn name(&self) -> &'static str {
         "cartoongan"
@@ -182,8 +184,14 @@ impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
     fn save_state(&self, dir: &Path) -> Result<(), TrainError> {
         let rec = Rec::new();
         for (name, r) in [
-            ("generator", self.g.clone().save_file(dir.join("generator"), &rec)),
-            ("discriminator", self.d.clone().save_file(dir.join("discriminator"), &rec)),
+            (
+                "generator",
+                self.g.clone().save_file(dir.join("generator"), &rec),
+            ),
+            (
+                "discriminator",
+                self.d.clone().save_file(dir.join("discriminator"), &rec),
+            ),
         ] {
             r.map_err(|e| rec_err(&dir.join(name), e))?;
         }

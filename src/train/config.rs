@@ -223,7 +223,7 @@ impl TrainConfig {
                 message: m.to_string(),
             })
         };
-        if self.data.crop_size % 4 != 0 || self.data.crop_size == 0 {
+        if !self.data.crop_size.is_multiple_of(4) || self.data.crop_size == 0 {
             return bad("data.crop_size must be a positive multiple of 4");
         }
         if self.data.load_size < self.data.crop_size {

@@ -100,7 +100,10 @@ impl ContentLossConfig {
             return Some(path.to_path_buf());
         }
         let dir = std::env::var_os("TOONGAN_WEIGHTS_DIR").map(PathBuf::from);
-        Some(dir.map(|d| d.join(path)).unwrap_or_else(|| path.to_path_buf()))
+        Some(
+            dir.map(|d| d.join(path))
+                .unwrap_or_else(|| path.to_path_buf()),
+        )
     }
 
     /// Builds the loss: loads the weights (or initialises them randomly) and freezes them.
@@ -128,7 +131,8 @@ impl<B: Backend> ContentLoss<B> {
             return unit;
         }
         let device = unit.device();
-        let mean = Tensor::<B, 1>::from_floats([0.485, 0.456, 0.406], &device).reshape([1, 3, 1, 1]);
+        let mean =
+            Tensor::<B, 1>::from_floats([0.485, 0.456, 0.406], &device).reshape([1, 3, 1, 1]);
         let std = Tensor::<B, 1>::from_floats([0.229, 0.224, 0.225], &device).reshape([1, 3, 1, 1]);
         (unit - mean) / std
     }

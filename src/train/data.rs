@@ -35,6 +35,9 @@ pub struct HostBatch {
     pub step_in_epoch: usize,
 }
 
+/// One item's photo, cartoon and smoothed-cartoon planes.
+type ItemPlanes = (Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// Edge smoothing of an already resized cartoon, given its source file (for the cache).
 pub type SmoothFn = dyn Fn(&Path, &RgbImage) -> Result<RgbImage, String> + Send + Sync;
 
@@ -218,7 +221,7 @@ impl Dataset {
         let photo_order = permutation(self.photos.len(), hash(&[self.seed, e, 1]));
         let cartoon_order = permutation(self.cartoons.len(), hash(&[self.seed, e, 2]));
         let plane = 3 * size * size;
-        let items: Vec<Result<(Vec<f32>, Vec<f32>, Vec<f32>), TrainError>> = (0..b)
+        let items: Vec<Result<ItemPlanes, TrainError>> = (0..b)
             .into_par_iter()
             .map(|j| {
                 let i = step * b + j;
@@ -282,7 +285,10 @@ pub fn validation_planes(
             path: p.clone(),
             message: m,
         })?;
-        let (x0, y0) = ((img.width() - crop as u32) / 2, (img.height() - crop as u32) / 2);
+        let (x0, y0) = (
+            (img.width() - crop as u32) / 2,
+            (img.height() - crop as u32) / 2,
+        );
         let mut planes = vec![0.0; 3 * crop * crop];
         write_planes(&img, x0, y0, crop, false, &mut planes);
         out.extend(planes);

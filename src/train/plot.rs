@@ -59,7 +59,10 @@ pub fn plot_losses(path: &Path, records: &[MetricsRecord]) -> Result<(), TrainEr
             .map_err(|e| TrainError::output(path, e))?;
         for (i, pts) in series.values().enumerate() {
             chart
-                .draw_series(LineSeries::new(pts.iter().copied(), COLORS[i % COLORS.len()].stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    pts.iter().copied(),
+                    COLORS[i % COLORS.len()].stroke_width(2),
+                ))
                 .map_err(|e| TrainError::output(path, e))?;
         }
         root.present().map_err(|e| TrainError::output(path, e))?;
@@ -77,7 +80,13 @@ pub fn plot_losses(path: &Path, records: &[MetricsRecord]) -> Result<(), TrainEr
         };
         label(&mut img, 4, 2, &format!("{y_max:.3}"), black);
         label(&mut img, 4, (H - 22) as i32, "0", black);
-        label(&mut img, (W - 120) as i32, (H - 22) as i32, &format!("step {x_max:.0}"), black);
+        label(
+            &mut img,
+            (W - 120) as i32,
+            (H - 22) as i32,
+            &format!("step {x_max:.0}"),
+            black,
+        );
         let mut x = 80;
         for (i, name) in series.keys().enumerate() {
             let c = COLORS[i % COLORS.len()];
@@ -86,7 +95,10 @@ pub fn plot_losses(path: &Path, records: &[MetricsRecord]) -> Result<(), TrainEr
         }
     }
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| TrainError::output(path, e))?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| TrainError::output(path, e))?;
     crate::imageio::atomic_write(path, &bytes).map_err(|e| TrainError::output(path, e))
 }

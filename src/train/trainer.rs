@@ -58,7 +58,12 @@ where
 {
     /// A trainer; `smooth` is usually [`super::data::identity_smoothing`]'s replacement, the
     /// edge-smoothing cache of the run.
-    pub fn new(config: TrainConfig, run_dir: &Path, device: B::Device, smooth: Arc<SmoothFn>) -> Self {
+    pub fn new(
+        config: TrainConfig,
+        run_dir: &Path,
+        device: B::Device,
+        smooth: Arc<SmoothFn>,
+    ) -> Self {
         Self {
             config,
             run_dir: run_dir.to_path_buf(),
@@ -79,8 +84,7 @@ where
         let cfg = &self.config;
         cfg.validate()?;
         let out = |p: &Path, e: std::io::Error| TrainError::output(p, e);
-        std::fs::create_dir_all(self.run_dir.join("samples"))
-            .map_err(|e| out(&self.run_dir, e))?;
+        std::fs::create_dir_all(self.run_dir.join("samples")).map_err(|e| out(&self.run_dir, e))?;
         let config_path = self.run_dir.join(CONFIG_FILE);
         crate::imageio::atomic_write(&config_path, cfg.to_toml().as_bytes())
             .map_err(|e| TrainError::output(&config_path, e))?;
@@ -108,17 +112,19 @@ where
             log.truncate_after(state.global_step)?;
         }
         let val_paths = match &cfg.data.validation {
-            Some(dir) => Dataset::open(
-                &super::config::DataConfig {
-                    photos: dir.clone(),
-                    cartoons: dir.clone(),
-                    ..cfg.data.clone()
-                },
-                1,
-                0,
-                self.smooth.clone(),
-            )?
-            .photos,
+            Some(dir) => {
+                Dataset::open(
+                    &super::config::DataConfig {
+                        photos: dir.clone(),
+                        cartoons: dir.clone(),
+                        ..cfg.data.clone()
+                    },
+                    1,
+                    0,
+                    self.smooth.clone(),
+                )?
+                .photos
+            }
             None => dataset.photos.clone(),
         };
         let (val, n_val) = validation_planes(
@@ -171,14 +177,24 @@ where
             let every = |n: usize| n > 0 && state.global_step.is_multiple_of(n);
             let summary: Vec<String> = losses.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
             bar.set_position(state.global_step as u64);
-            bar.set_message(format!("epoch {}/{} {}", epoch + 1, cfg.train.epochs, summary.join(" ")));
+            bar.set_message(format!(
+                "epoch {}/{} {}",
+                epoch + 1,
+                cfg.train.epochs,
+                summary.join(" ")
+            ));
             if every(cfg.output.log_every) || epoch_end {
                 let secs = interval.0.elapsed().as_secs_f64() / interval.1.max(1) as f64;
                 interval = (Instant::now(), 0);
                 log.append(&MetricsRecord {
                     step: state.global_step,
                     epoch,
-                    phase: if phase == Phase::Init { "init" } else { "adversarial" }.into(),
+                    phase: if phase == Phase::Init {
+                        "init"
+                    } else {
+                        "adversarial"
+                    }
+                    .into(),
                     losses: losses.iter().cloned().collect(),
                     seconds_per_step: secs,
                 })?;
@@ -219,7 +235,12 @@ where
         let checkpoint = if saved_at == state.global_step && saved_at > 0 {
             PathBuf::from(last_checkpoint)
         } else {
-            save_checkpoint(&self.run_dir, model.as_ref(), &state, cfg.output.keep_checkpoints)?
+            save_checkpoint(
+                &self.run_dir,
+                model.as_ref(),
+                &state,
+                cfg.output.keep_checkpoints,
+            )?
         };
         Ok(RunOutcome::Finished {
             steps: state.global_step,
