@@ -9,9 +9,12 @@
 
 pub mod backend;
 pub mod cartoonize;
+pub mod engine;
+pub mod eval;
 pub mod experiment;
 pub mod imageio;
 pub mod model;
 pub mod report;
+pub mod survey;
 pub mod train;
 pub mod weights;

@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::vgg::Vgg19Config;
 use toongan::train::cartoongan::CartoonGan;
-use toongan::train::data::identity_smoothing;
+use toongan::train::data::run_smoothing;
 use toongan::train::gan_model::Phase;
 use toongan::train::{RunOutcome, TrainConfig, TrainError, Trainer};
 use toongan::weights::npy::read_npy;
@@ -384,21 +384,18 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
     // Interrupted after epoch 2, then resumed to 3 epochs: identical generator weights.
     let parts = tmp.path().join("parts");
     let device = Default::default();
-    let first = Trainer::<CpuAutodiff>::new(
-        tiny_config(&photos, &cartoons, 2),
-        &parts,
-        device,
-        identity_smoothing(),
-    )
-    .run()
-    .unwrap();
+    let config = tiny_config(&photos, &cartoons, 2);
+    let smoothing = run_smoothing(&config.data, &parts);
+    let first = Trainer::<CpuAutodiff>::new(config, &parts, device, smoothing)
+        .run()
+        .unwrap();
     assert!(matches!(first, RunOutcome::Finished { steps: 4, .. }));
     let mut config = Trainer::<CpuAutodiff>::saved_config(&parts).unwrap();
     config.train.epochs = 3;
-    let second =
-        Trainer::<CpuAutodiff>::new(config, &parts, Default::default(), identity_smoothing())
-            .run()
-            .unwrap();
+    let smoothing = run_smoothing(&config.data, &parts);
+    let second = Trainer::<CpuAutodiff>::new(config, &parts, Default::default(), smoothing)
+        .run()
+        .unwrap();
     assert!(matches!(second, RunOutcome::Finished { steps: 6, .. }));
     let (a, b) = (generator_tensors(&full), generator_tensors(&parts));
     assert_eq!(a.len(), b.len());
@@ -473,7 +470,8 @@ fn nan_loss_stops_with_clear_error() {
     let mut config = tiny_config(&photos, &cartoons, 2);
     config.train.lr = 1e300;
     let run = tmp.path().join("nan");
-    let err = Trainer::<CpuAutodiff>::new(config, &run, Default::default(), identity_smoothing())
+    let smoothing = run_smoothing(&config.data, &run);
+    let err = Trainer::<CpuAutodiff>::new(config, &run, Default::default(), smoothing)
         .run()
         .unwrap_err();
     assert!(matches!(err, TrainError::NonFinite { .. }), "{err}");

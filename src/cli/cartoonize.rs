@@ -10,6 +10,7 @@ use toongan::backend::Cpu;
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,
 };
+use toongan::engine::CpuGenerator;
 use toongan::weights::{Style, StyleRegistry, load_generator, load_published_generator};
 
 /// Arguments of `toongan cartoonize`.
@@ -44,6 +45,23 @@ pub struct CartoonizeArgs {
     /// Skip inputs whose output file already exists (resume an interrupted batch).
     #[arg(long)]
     skip_existing: bool,
+    /// Inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
+    /// comparisons).
+    #[arg(long, default_value = "fast", hide = true, value_parser = ["fast", "burn"])]
+    engine: String,
+}
+
+/// Wraps a burn generator in the chosen engine.
+fn translator(
+    g: toongan::model::Generator<Cpu>,
+    config: &toongan::model::GeneratorConfig,
+    engine: &str,
+) -> anyhow::Result<Box<dyn Translator>> {
+    Ok(if engine == "burn" {
+        Box::new(BurnTranslator::new(g, config, Default::default()))
+    } else {
+        Box::new(CpuGenerator::from_generator(&g, config)?)
+    })
 }
 
 pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
@@ -55,10 +73,7 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let path = toongan::weights::checkpoint::resolve_generator_path(path)?;
             let (g, config) = load_generator::<Cpu>(&path, &device)?;
-            (
-                Box::new(BurnTranslator::new(g, &config, device)),
-                "cartoon".to_string(),
-            )
+            (translator(g, &config, &args.engine)?, "cartoon".to_string())
         }
         None => {
             let style: Style = args.style.parse()?;
@@ -71,7 +86,7 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
             let g = load_published_generator::<Cpu>(&dir, &device)?;
             let config = toongan::model::GeneratorConfig::published();
             (
-                Box::new(BurnTranslator::new(g, &config, device)),
+                translator(g, &config, &args.engine)?,
                 style.name().to_string(),
             )
         }

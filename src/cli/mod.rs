@@ -1,7 +1,13 @@
 //! Command-line interface: one file per subcommand, each turning its arguments into
 //! library calls.
 
+mod bench;
 mod cartoonize;
+mod eval_common;
+mod fid;
+mod kid;
+mod smooth;
+mod survey;
 mod train;
 
 use std::process::ExitCode;
@@ -23,6 +29,16 @@ enum Command {
     Cartoonize(cartoonize::CartoonizeArgs),
     /// Train a GAN on unpaired photo and cartoon folders, or resume a run.
     Train(train::TrainArgs),
+    /// Run a human preference survey: create it from image folders, serve it, read results.
+    Survey(survey::SurveyArgs),
+    /// Time the generator on the fast CPU engine and on burn.
+    Bench(bench::BenchArgs),
+    /// Fréchet Inception Distance between two image folders or statistics files (as pytorch-fid).
+    Fid(fid::FidArgs),
+    /// Kernel Inception Distance between two image folders (as torch-fidelity).
+    Kid(kid::KidArgs),
+    /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
+    Smooth(smooth::SmoothArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -31,5 +47,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
         Command::Train(args) => train::run(args),
+        Command::Survey(args) => survey::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Fid(args) => fid::run(args),
+        Command::Kid(args) => kid::run(args),
+        Command::Smooth(args) => smooth::run(args),
     }
 }

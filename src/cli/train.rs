@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, bail};
 use clap::Args;
 use toongan::backend::CpuAutodiff;
-use toongan::train::data::identity_smoothing;
+use toongan::train::data::run_smoothing;
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 
 /// Arguments of `toongan train`.
@@ -109,8 +109,8 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (config, run_dir) = resolve(&args)?;
     let device = Default::default();
-    // TODO(smooth branch): the run's SmoothingCache instead of the identity stand-in.
-    let trainer = Trainer::<CpuAutodiff>::new(config, &run_dir, device, identity_smoothing());
+    let smoothing = run_smoothing(&config.data, &run_dir);
+    let trainer = Trainer::<CpuAutodiff>::new(config, &run_dir, device, smoothing);
     let stop = trainer.stop.clone();
     ctrlc::set_handler(move || {
         if stop.swap(true, Ordering::SeqCst) {

@@ -343,8 +343,28 @@ impl Loader {
     }
 }
 
-/// Temporary stand-in until `train::edge_smoothing` lands: returns the image unchanged.
-// TODO(smooth branch): replace with `SmoothingCache::get_or_create`.
+/// No edge smoothing: the "smoothed" cartoon is the cartoon itself (ablations, tests).
 pub fn identity_smoothing() -> Arc<SmoothFn> {
     Arc::new(|_path, img| Ok(img.clone()))
+}
+
+/// CartoonGAN's edge smoothing ([`super::edge_smoothing::EdgeSmoother`]) through a cache in
+/// `dir` keyed by the source file's content and the resize `size`.
+pub fn cached_smoothing(dir: &Path, size: usize) -> Arc<SmoothFn> {
+    let cache = super::smoothing_cache::SmoothingCache::new(
+        dir.to_path_buf(),
+        super::edge_smoothing::EdgeSmoother::default(),
+        size as u32,
+    );
+    Arc::new(move |path, img| cache.get_or_create(path, img).map_err(|e| e.to_string()))
+}
+
+/// The edge smoothing a run uses: [`cached_smoothing`] in `data.edge_cache`, default
+/// `<run_dir>/edge_cache`.
+pub fn run_smoothing(config: &DataConfig, run_dir: &Path) -> Arc<SmoothFn> {
+    let dir = config
+        .edge_cache
+        .clone()
+        .unwrap_or_else(|| run_dir.join("edge_cache"));
+    cached_smoothing(&dir, config.load_size)
 }

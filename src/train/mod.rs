@@ -6,12 +6,14 @@ pub mod checkpoint;
 pub mod config;
 pub mod content_loss;
 pub mod data;
+pub mod edge_smoothing;
 pub mod error;
 pub mod gan_loss;
 pub mod gan_model;
 pub mod metrics;
 pub mod plot;
 pub mod samples;
+pub mod smoothing_cache;
 pub mod trainer;
 
 pub use config::TrainConfig;

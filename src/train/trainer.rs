@@ -56,8 +56,8 @@ impl<B: AutodiffBackend> Trainer<B>
 where
     B::Device: Clone,
 {
-    /// A trainer; `smooth` is usually [`super::data::identity_smoothing`]'s replacement, the
-    /// edge-smoothing cache of the run.
+    /// A trainer; `smooth` is usually [`super::data::run_smoothing`], the run's cached
+    /// edge smoothing.
     pub fn new(
         config: TrainConfig,
         run_dir: &Path,

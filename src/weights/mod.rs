@@ -4,13 +4,19 @@
 
 pub mod cartoongan_npy;
 pub mod checkpoint;
+pub mod fid_inception;
 pub mod junyanz;
 pub mod npy;
 pub mod styles;
+pub mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
 pub use checkpoint::{load_generator, save_generator};
+pub use fid_inception::{
+    FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
+};
 pub use styles::{Style, StyleRegistry};
+pub use torchvision_resnet::load_torchvision_resnet;
 
 use std::path::PathBuf;
 
@@ -72,6 +78,17 @@ pub enum WeightsError {
     /// The style name is not one of the published ones.
     #[error("unknown style '{0}': choose one of hayao, hosoda, paprika, shinkai")]
     UnknownStyle(String),
+    /// The FID Inception weights are not where they were looked for.
+    #[error(
+        "FID Inception weights not found at {path}: download {url} (pytorch-fid's \
+         FID_WEIGHTS_URL, ~91 MB) and pass it with --weights or $TOONGAN_FID_WEIGHTS"
+    )]
+    FidWeightsMissing {
+        /// Where the file was expected.
+        path: PathBuf,
+        /// The public download location.
+        url: String,
+    },
     /// A checkpoint could not be read or written.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

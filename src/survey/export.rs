@@ -1,0 +1,46 @@
+//! CSV export of the raw answers, one row per answer, for analysis elsewhere (R, pandas).
+
+use super::layout::Survey;
+use super::store::AnswerRow;
+
+/// Writes `answers` as CSV with a header row: participant, question, reference file, chosen
+/// method, chosen file, position the chosen image was shown at (0-based), time of the answer
+/// (Unix ms) and time spent on the question (ms, as reported by the page).
+pub fn answers_csv(survey: &Survey, answers: &[AnswerRow]) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "participant",
+        "question",
+        "reference",
+        "method",
+        "candidate_file",
+        "shown_position",
+        "answered_at_unix_ms",
+        "ms_on_question",
+    ])?;
+    for a in answers {
+        let q = survey.question(a.question);
+        let reference = q.map(|q| q.reference_source.as_str()).unwrap_or("");
+        let file = q
+            .and_then(|q| q.candidates.iter().find(|c| c.method == a.method))
+            .map(|c| c.source.as_str())
+            .unwrap_or("");
+        let method = survey
+            .methods
+            .get(a.method)
+            .map(|m| m.name.as_str())
+            .unwrap_or("");
+        w.write_record([
+            a.participant.as_str(),
+            &a.question.to_string(),
+            reference,
+            method,
+            file,
+            &a.shown_position.to_string(),
+            &a.answered_at_ms.to_string(),
+            &a.ms_on_question.map(|m| m.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
