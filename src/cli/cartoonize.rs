@@ -22,7 +22,8 @@ pub struct CartoonizeArgs {
     /// Published style: hayao, hosoda, paprika or shinkai.
     #[arg(long, default_value = "shinkai", conflicts_with = "model")]
     style: String,
-    /// A generator trained with toongan (.safetensors file) instead of a published style.
+    /// A generator trained with toongan (.safetensors file, or a training run folder for its
+    /// latest generator) instead of a published style.
     #[arg(long)]
     model: Option<PathBuf>,
     /// Output file (one input) or folder (several inputs or folders). Default: next to each
@@ -70,7 +71,8 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     let device = Default::default();
     let (translator, tag): (Box<dyn Translator>, String) = match &args.model {
         Some(path) => {
-            let (g, config) = load_generator::<Cpu>(path, &device)?;
+            let path = toongan::weights::checkpoint::resolve_generator_path(path)?;
+            let (g, config) = load_generator::<Cpu>(&path, &device)?;
             (translator(g, &config, &args.engine)?, "cartoon".to_string())
         }
         None => {

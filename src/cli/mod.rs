@@ -8,6 +8,7 @@ mod fid;
 mod kid;
 mod smooth;
 mod survey;
+mod train;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ pub struct Cli {
 enum Command {
     /// Turn photos into cartoons.
     Cartoonize(cartoonize::CartoonizeArgs),
+    /// Train a GAN on unpaired photo and cartoon folders, or resume a run.
+    Train(train::TrainArgs),
     /// Run a human preference survey: create it from image folders, serve it, read results.
     Survey(survey::SurveyArgs),
     /// Time the generator on the fast CPU engine and on burn.
@@ -43,6 +46,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Cartoonize(args) => cartoonize::run(args),
+        Command::Train(args) => train::run(args),
         Command::Survey(args) => survey::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Fid(args) => fid::run(args),

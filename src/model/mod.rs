@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod channel_order;
+pub mod discriminator;
 pub mod generator;
 pub mod inception;
 pub mod inception_blocks;
@@ -11,9 +12,11 @@ pub mod patchgan;
 pub mod resnet;
 pub mod resnet_blocks;
 pub mod resnet_generator;
+pub mod vgg;
 
 pub use activation::Activation;
 pub use channel_order::ChannelOrder;
+pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig};
 pub use inception::{FidInception, FidInceptionConfig};
 pub use norm::{Norm, NormKind};

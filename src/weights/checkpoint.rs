@@ -73,3 +73,34 @@ pub fn load_generator<B: Backend>(
     }
     Ok((generator, config))
 }
+
+/// File in a training run folder naming (relative to the run) its latest generator file.
+pub const RUN_LATEST_FILE: &str = "latest";
+/// Name of the generator file inside each checkpoint folder of a run.
+pub const GENERATOR_FILE: &str = "generator.safetensors";
+
+/// Resolves `path` to a generator file: a file is returned as is; a training run folder
+/// gives the generator its `latest` file names.
+pub fn resolve_generator_path(path: &Path) -> Result<std::path::PathBuf, WeightsError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let latest = path.join(RUN_LATEST_FILE);
+    let text = std::fs::read_to_string(&latest).map_err(|_| {
+        err(
+            path,
+            format!(
+                "a folder given as a model must be a training run holding a '{RUN_LATEST_FILE}' \
+                 file; none found (train first, or pass a .safetensors file)"
+            ),
+        )
+    })?;
+    let file = path.join(text.trim());
+    if !file.is_file() {
+        return Err(err(
+            &latest,
+            format!("names {}, which does not exist", file.display()),
+        ));
+    }
+    Ok(file)
+}

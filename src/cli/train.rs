@@ -1,0 +1,141 @@
+//! `toongan train`: trains a GAN on unpaired photo and cartoon folders, or resumes a run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use toongan::backend::CpuAutodiff;
+use toongan::train::data::run_smoothing;
+use toongan::train::{RunOutcome, TrainConfig, Trainer};
+
+/// Arguments of `toongan train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Model to train (cartoongan).
+    #[arg(long)]
+    model: Option<String>,
+    /// Folder of photos (recursive; PNG, JPEG, WebP, BMP, TIFF, GIF).
+    #[arg(long)]
+    photos: Option<PathBuf>,
+    /// Folder of cartoon images (recursive).
+    #[arg(long)]
+    cartoons: Option<PathBuf>,
+    /// Run folder: config, checkpoints, samples, metrics and plots go here.
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in this folder from its latest checkpoint, with its saved config
+    /// (flags given here still override it, e.g. --epochs to train longer).
+    #[arg(long, conflicts_with = "out")]
+    resume: Option<PathBuf>,
+    /// TOML config file; every field can also be set with --set.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Named preset applied after --config: "tiny" (64² crops, narrow nets; for tests and a
+    /// first try on a laptop).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Total epochs (train.epochs).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Generator initialization epochs (train.init_epochs).
+    #[arg(long)]
+    init_epochs: Option<usize>,
+    /// Batch size (train.batch_size).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Seed (train.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Any config field, as SECTION.FIELD=VALUE (repeatable), e.g.
+    /// --set cartoongan.gan_loss=\"lsgan\" --set data.crop_size=128.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
+    let (mut config, run_dir) = match &args.resume {
+        Some(dir) => (Trainer::<CpuAutodiff>::saved_config(dir)?, dir.clone()),
+        None => {
+            let config = match &args.config {
+                Some(path) => TrainConfig::from_toml_file(path)?,
+                None => TrainConfig::new(),
+            };
+            let out = args.out.clone().context("--out is required")?;
+            (config, out)
+        }
+    };
+    if let Some(preset) = &args.preset {
+        config.apply_preset(preset)?;
+    }
+    if let Some(m) = &args.model {
+        config.model = m.clone();
+    }
+    if let Some(p) = &args.photos {
+        config.data.photos = p.clone();
+    }
+    if let Some(c) = &args.cartoons {
+        config.data.cartoons = c.clone();
+    }
+    if let Some(e) = args.epochs {
+        config.train.epochs = e;
+    }
+    if let Some(e) = args.init_epochs {
+        config.train.init_epochs = e;
+    }
+    if let Some(b) = args.batch_size {
+        config.train.batch_size = b;
+    }
+    if let Some(s) = args.seed {
+        config.train.seed = s;
+    }
+    for assignment in &args.set {
+        config.set(assignment)?;
+    }
+    if args.quiet {
+        config.output.progress = false;
+    }
+    if config.data.photos.as_os_str().is_empty() || config.data.cartoons.as_os_str().is_empty() {
+        bail!("give --photos DIR and --cartoons DIR (or data.photos / data.cartoons in --config)");
+    }
+    Ok((config, run_dir))
+}
+
+/// Runs `toongan train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let (config, run_dir) = resolve(&args)?;
+    let device = Default::default();
+    let smoothing = run_smoothing(&config.data, &run_dir);
+    let trainer = Trainer::<CpuAutodiff>::new(config, &run_dir, device, smoothing);
+    let stop = trainer.stop.clone();
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    match trainer.run()? {
+        RunOutcome::Finished { steps, checkpoint } => {
+            eprintln!(
+                "finished after {steps} steps; checkpoint {}; cartoonize with: toongan cartoonize --model {} PHOTO",
+                checkpoint.display(),
+                run_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        RunOutcome::Interrupted { steps, checkpoint } => {
+            eprintln!(
+                "interrupted after {steps} steps; checkpoint {}; continue with: toongan train --resume {}",
+                checkpoint.display(),
+                run_dir.display()
+            );
+            Ok(ExitCode::from(130))
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! CartoonGAN (Chen et al., CVPR 2018) as a [`GanModel`]: generator, patch discriminator,
+//! content loss and the two-phase objective.
+//!
+//! One step follows znxlwm/pytorch-CartoonGAN `CartoonGAN.py`: in the initialization phase
+//! the generator minimises ω·content only; afterwards the discriminator takes a step on
+//! real cartoon → 1, edge-smoothed cartoon → 0, generated → 0, then the generator a step on
+//! adversarial(D(G(x)) → 1) + ω·content. G(x) is computed once per step and reused, detached,
+//! for the discriminator (so batch-norm running statistics see one generator pass per step).
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+
+use super::TrainError;
+use super::config::ScheduleConfig;
+use super::content_loss::{ContentLoss, ContentLossConfig};
+use super::data::HostBatch;
+use super::gan_loss::GanLossKind;
+use super::gan_model::{GanModel, Losses, Phase, seeded_init};
+use crate::model::{
+    ChannelOrder, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NormKind,
+};
+
+/// CartoonGAN's networks and losses.
+#[derive(Config, Debug, PartialEq)]
+pub struct CartoonGanConfig {
+    /// The generator (training default: batch norm, RGB).
+    #[config(default = "CartoonGanConfig::default_generator()")]
+    pub generator: GeneratorConfig,
+    /// The discriminator.
+    #[config(default = "DiscriminatorConfig::new()")]
+    pub discriminator: DiscriminatorConfig,
+    /// The content loss.
+    #[config(default = "ContentLossConfig::new()")]
+    pub content: ContentLossConfig,
+    /// The adversarial loss.
+    #[config(default = "GanLossKind::Bce")]
+    pub gan_loss: GanLossKind,
+}
+
+impl CartoonGanConfig {
+    /// The paper's generator for training: batch norm (eps 1e-5), RGB in and out.
+    pub fn default_generator() -> GeneratorConfig {
+        GeneratorConfig::new()
+            .with_norm(NormKind::Batch)
+            .with_norm_epsilon(1e-5)
+            .with_channel_order(ChannelOrder::Rgb)
+    }
+}
+
+type Opt<M, B> = OptimizerAdaptor<Adam, M, B>;
+type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
+
+/// CartoonGAN in training.
+pub struct CartoonGan<B: AutodiffBackend> {
+    /// Generator config (saved with the generator file).
+    pub g_config: GeneratorConfig,
+    /// The generator.
+    pub g: Generator<B>,
+    /// The discriminator.
+    pub d: Discriminator<B>,
+    /// The frozen content loss.
+    pub content: ContentLoss<B>,
+    gan_loss: GanLossKind,
+    opt_g: Opt<Generator<B>, B>,
+    opt_d: Opt<Discriminator<B>, B>,
+    lr: f64,
+    device: B::Device,
+}
+
+fn rec_err(path: &Path, e: impl ToString) -> TrainError {
+    TrainError::checkpoint(path, e)
+}
+
+impl<B: AutodiffBackend> CartoonGan<B> {
+    /// Fresh networks seeded by `schedule.seed`, and fresh optimizers.
+    pub fn new(
+        config: &CartoonGanConfig,
+        schedule: &ScheduleConfig,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        let adam = AdamConfig::new()
+            .with_beta_1(schedule.beta1)
+            .with_beta_2(schedule.beta2)
+            .with_epsilon(schedule.epsilon);
+        let (g, d, content) = seeded_init::<B, _>(device, schedule.seed, || {
+            (
+                config.generator.init(device),
+                config.discriminator.init(device),
+                config.content.init(device),
+            )
+        });
+        Ok(Self {
+            g_config: config.generator.clone(),
+            g,
+            d,
+            content: content.map_err(|e| TrainError::Model(e.to_string()))?,
+            gan_loss: config.gan_loss,
+            opt_g: adam.init(),
+            opt_d: adam.init(),
+            lr: schedule.lr,
+            device: device.clone(),
+        })
+    }
+
+    fn tensor(&self, data: &[f32], n: usize, size: usize) -> Tensor<B, 4> {
+        Tensor::from_data(
+            TensorData::new(data.to_vec(), [n, 3, size, size]),
+            &self.device,
+        )
+    }
+
+    /// One step on tensors (NCHW in [-1, 1]); the parity test calls this directly.
+    pub fn step_tensors(
+        &mut self,
+        photos: Tensor<B, 4>,
+        cartoons: Tensor<B, 4>,
+        smoothed: Tensor<B, 4>,
+        phase: Phase,
+    ) -> Losses {
+        let scalar = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
+        let generated = self.g.forward(photos.clone());
+        if phase == Phase::Init {
+            let content = self.content.forward(photos, generated);
+            let value = scalar(&content);
+            let grads = GradientsParams::from_grads(content.backward(), &self.g);
+            self.g = self.opt_g.step(self.lr, self.g.clone(), grads);
+            return vec![("content".into(), value)];
+        }
+        // Discriminator: cartoon → 1, edge-smoothed cartoon → 0, generated → 0.
+        let l = self.gan_loss;
+        let d_real = l.loss(self.d.forward(cartoons), 1.0);
+        let d_edge = l.loss(self.d.forward(smoothed), 0.0);
+        let d_fake = l.loss(self.d.forward(generated.clone().detach()), 0.0);
+        let d_loss = d_real + d_edge + d_fake;
+        let d_value = scalar(&d_loss);
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.d);
+        self.d = self.opt_d.step(self.lr, self.d.clone(), grads);
+        // Generator: fool the updated discriminator, keep the photo's content.
+        let g_adv = l.loss(self.d.forward(generated.clone()), 1.0);
+        let content = self.content.forward(photos, generated);
+        let (adv_value, content_value) = (scalar(&g_adv), scalar(&content));
+        let g_loss = g_adv + content;
+        let g_value = scalar(&g_loss);
+        let grads = GradientsParams::from_grads(g_loss.backward(), &self.g);
+        self.g = self.opt_g.step(self.lr, self.g.clone(), grads);
+        vec![
+            ("d_loss".into(), d_value),
+            ("g_adv".into(), adv_value),
+            ("content".into(), content_value),
+            ("g_loss".into(), g_value),
+        ]
+    }
+}
+
+impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
+    fn name(&self) -> &'static str {
+        "cartoongan"
+    }
+
+    fn train_step(&mut self, batch: &HostBatch, phase: Phase) -> Result<Losses, TrainError> {
+        let (n, s) = (batch.n, batch.size);
+        let photos = self.tensor(&batch.photos, n, s);
+        let cartoons = self.tensor(&batch.cartoons, n, s);
+        let smoothed = self.tensor(&batch.smoothed, n, s);
+        Ok(self.step_tensors(photos, cartoons, smoothed, phase))
+    }
+
+    fn visuals(&self, photos: &[f32], n: usize, size: usize) -> Vec<f32> {
+        let g = self.g.valid();
+        let x = Tensor::<B::InnerBackend, 4>::from_data(
+            TensorData::new(photos.to_vec(), [n, 3, size, size]),
+            &self.device,
+        );
+        g.forward(x).into_data().to_vec::<f32>().unwrap_or_default()
+    }
+
+    fn save_state(&self, dir: &Path) -> Result<(), TrainError> {
+        let rec = Rec::new();
+        for (name, r) in [
+            (
+                "generator",
+                self.g.clone().save_file(dir.join("generator"), &rec),
+            ),
+            (
+                "discriminator",
+                self.d.clone().save_file(dir.join("discriminator"), &rec),
+            ),
+        ] {
+            r.map_err(|e| rec_err(&dir.join(name), e))?;
+        }
+        Recorder::<B>::record(&rec, self.opt_g.to_record(), dir.join("optim_g"))
+            .map_err(|e| rec_err(&dir.join("optim_g"), e))?;
+        Recorder::<B>::record(&rec, self.opt_d.to_record(), dir.join("optim_d"))
+            .map_err(|e| rec_err(&dir.join("optim_d"), e))?;
+        Ok(())
+    }
+
+    fn load_state(&mut self, dir: &Path) -> Result<(), TrainError> {
+        let rec = Rec::new();
+        let p = |n: &str| dir.join(n);
+        self.g = self
+            .g
+            .clone()
+            .load_file(p("generator"), &rec, &self.device)
+            .map_err(|e| rec_err(&p("generator"), e))?;
+        self.d = self
+            .d
+            .clone()
+            .load_file(p("discriminator"), &rec, &self.device)
+            .map_err(|e| rec_err(&p("discriminator"), e))?;
+        let og = Recorder::<B>::load(&rec, p("optim_g"), &self.device)
+            .map_err(|e| rec_err(&p("optim_g"), e))?;
+        self.opt_g = self.opt_g.clone().load_record(og);
+        let od = Recorder::<B>::load(&rec, p("optim_d"), &self.device)
+            .map_err(|e| rec_err(&p("optim_d"), e))?;
+        self.opt_d = self.opt_d.clone().load_record(od);
+        Ok(())
+    }
+
+    fn save_generator(&self, path: &Path) -> Result<(), TrainError> {
+        crate::weights::save_generator(&self.g.valid(), &self.g_config, path)
+            .map_err(|e| rec_err(path, e))
+    }
+}

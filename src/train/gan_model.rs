@@ -1,0 +1,81 @@
+//! One training step of a GAN behind one trait, and the registry that finds a model by name:
+//! adding a model (CycleGAN, ...) is one new file plus one line in [`build_model`].
+
+use std::path::Path;
+
+use std::sync::Mutex;
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use super::data::HostBatch;
+use super::{TrainConfig, TrainError};
+
+/// Which phase of training a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Generator initialization: reconstruction losses only, no discriminator.
+    Init,
+    /// Full adversarial training.
+    Adversarial,
+}
+
+/// Named scalar losses of one step, in a stable order (the metrics log's columns).
+pub type Losses = Vec<(String, f64)>;
+
+/// A trainable GAN: its networks, optimizers and losses. The training loop
+/// ([`super::Trainer`]) owns data, logging, samples, checkpoints and resume.
+pub trait GanModel<B: AutodiffBackend> {
+    /// Registry name (e.g. "cartoongan").
+    fn name(&self) -> &'static str;
+
+    /// Runs one optimisation step on a batch and returns its losses.
+    fn train_step(&mut self, batch: &HostBatch, phase: Phase) -> Result<Losses, TrainError>;
+
+    /// Translates photos (NCHW planes in [-1, 1], RGB, `n` images of `size`²) with the
+    /// photo→cartoon generator in inference mode; returns planes in [-1, 1].
+    fn visuals(&self, photos: &[f32], n: usize, size: usize) -> Vec<f32>;
+
+    /// Writes everything needed to resume (networks, optimizer states) into `dir`.
+    fn save_state(&self, dir: &Path) -> Result<(), TrainError>;
+
+    /// Restores what [`GanModel::save_state`] wrote.
+    fn load_state(&mut self, dir: &Path) -> Result<(), TrainError>;
+
+    /// Writes the photo→cartoon generator as a file `toongan cartoonize --model` reads.
+    fn save_generator(&self, path: &Path) -> Result<(), TrainError>;
+}
+
+/// Runs `init` right after seeding the backend's random generator with `seed`, holding a
+/// process-wide lock: the backend's generator is global, so without the lock two models built
+/// at once on different threads would draw from it interleaved and not be reproducible.
+pub fn seeded_init<B: Backend, T>(device: &B::Device, seed: u64, init: impl FnOnce() -> T) -> T {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    B::seed(device, seed);
+    init()
+}
+
+/// Names [`build_model`] knows.
+pub const MODELS: [&str; 1] = ["cartoongan"];
+
+/// Builds the model `config.model` names, with fresh weights seeded by `config.train.seed`
+/// (each model builds its networks inside [`seeded_init`]).
+pub fn build_model<B: AutodiffBackend>(
+    config: &TrainConfig,
+    device: &B::Device,
+) -> Result<Box<dyn GanModel<B>>, TrainError>
+where
+    B::Device: Clone,
+{
+    match config.model.as_str() {
+        "cartoongan" => Ok(Box::new(super::cartoongan::CartoonGan::<B>::new(
+            &config.cartoongan,
+            &config.train,
+            device,
+        )?)),
+        other => Err(TrainError::UnknownModel(
+            other.to_string(),
+            MODELS.join(", "),
+        )),
+    }
+}
