@@ -82,16 +82,17 @@ impl SmoothingCache {
         source_hash: &str,
         resized: &RgbImage,
     ) -> Result<RgbImage, SmoothingError> {
-        if resized.dimensions() != (self.size, self.size) {
+        // Training smooths the whole image resized to `size` on its short side, before cropping.
+        if resized.width().min(resized.height()) != self.size {
             return Err(SmoothingError::BadConfig(format!(
-                "the image to smooth is {}x{}, the cache is for {s}x{s}: resize it first",
+                "the image to smooth is {}x{}, the cache is for a short side of {s}: resize it first",
                 resized.width(),
                 resized.height(),
                 s = self.size
             )));
         }
         let path = self.entry_path(source_hash);
-        if let Some(img) = self.read_entry(&path) {
+        if let Some(img) = self.read_entry(&path, resized.dimensions()) {
             return Ok(img);
         }
         let smoothed = self.smoother.smooth(resized);
@@ -109,8 +110,8 @@ impl SmoothingCache {
     }
 
     /// A readable entry of the right size, or `None` (missing or damaged: recomputed).
-    fn read_entry(&self, path: &Path) -> Option<RgbImage> {
+    fn read_entry(&self, path: &Path, dims: (u32, u32)) -> Option<RgbImage> {
         let img = image::open(path).ok()?.into_rgb8();
-        (img.dimensions() == (self.size, self.size)).then_some(img)
+        (img.dimensions() == dims).then_some(img)
     }
 }
