@@ -8,10 +8,13 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::Cpu;
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,
+    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
+    plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
-use toongan::weights::{Style, StyleRegistry, load_generator, load_published_generator};
+use toongan::weights::{
+    Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
+};
 
 /// Arguments of `toongan cartoonize`.
 #[derive(Debug, Args)]
@@ -23,7 +26,9 @@ pub struct CartoonizeArgs {
     #[arg(long, default_value = "shinkai", conflicts_with = "model")]
     style: String,
     /// A generator trained with toongan (.safetensors file, or a training run folder for its
-    /// latest generator) instead of a published style.
+    /// latest generator) instead of a published style: CartoonGAN's generator, or CycleGAN's
+    /// photo→cartoon ResNet generator (run on burn's backend; `--engine` applies to
+    /// CartoonGAN generators only).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Output file (one input) or folder (several inputs or folders). Default: next to each
@@ -72,8 +77,11 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     let (translator, tag): (Box<dyn Translator>, String) = match &args.model {
         Some(path) => {
             let path = toongan::weights::checkpoint::resolve_generator_path(path)?;
-            let (g, config) = load_generator::<Cpu>(&path, &device)?;
-            (translator(g, &config, &args.engine)?, "cartoon".to_string())
+            let translator = match load_trained_generator::<Cpu>(&path, &device)? {
+                TrainedGenerator::Cartoongan(g, config) => translator(g, &config, &args.engine)?,
+                TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
+            };
+            (translator, "cartoon".to_string())
         }
         None => {
             let style: Style = args.style.parse()?;
