@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
-use toongan::model::{ResnetGeneratorConfig, PatchGanConfig};
+use toongan::model::{PatchGanConfig, ResnetGeneratorConfig};
 use toongan::train::config::ScheduleConfig;
 use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
 use toongan::train::data::{identity_smoothing, run_smoothing};
 use toongan::train::gan_model::Phase;
+use toongan::train::image_pool::ImagePool;
 use toongan::train::metrics::MetricsLog;
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 use toongan::weights::{GeneratorArch, TrainedGenerator, load_trained_generator};
@@ -30,7 +31,10 @@ fn fixtures() -> PathBuf {
 /// max |a − b| / max |b|.
 fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, &v| m.max(v.abs() as f64)).max(1e-12);
+    let scale = b
+        .iter()
+        .fold(0f64, |m, &v| m.max(v.abs() as f64))
+        .max(1e-12);
     let diff = a
         .iter()
         .zip(b)
@@ -45,8 +49,16 @@ fn load_prefixed<M: ModuleSnapshot<CpuAutodiff>>(module: &mut M, file: &Path, pr
         .with_from_adapter(PyTorchToBurnAdapter)
         .allow_partial(false);
     let result = module.load_from(&mut store).expect("load");
-    assert!(result.missing.is_empty(), "{prefix}: missing {:?}", result.missing);
-    assert!(result.errors.is_empty(), "{prefix}: errors {:?}", result.errors);
+    assert!(
+        result.missing.is_empty(),
+        "{prefix}: missing {:?}",
+        result.missing
+    );
+    assert!(
+        result.errors.is_empty(),
+        "{prefix}: errors {:?}",
+        result.errors
+    );
 }
 
 /// A module's tensors by module path.
@@ -64,9 +76,7 @@ fn tensors<M: ModuleSnapshot<CpuAutodiff>>(module: &M) -> HashMap<String, Vec<f3
 /// Whether `key` is the bias of a conv followed by instance norm (every conv of both
 /// networks but the generator's output conv and the PatchGAN's first and last).
 fn feeds_instance_norm(key: &str) -> bool {
-    key.ends_with(".bias")
-        && !key.starts_with("output.")
-        && !key.starts_with("layers.0.")
+    key.ends_with(".bias") && !key.starts_with("output.") && !key.starts_with("layers.0.")
 }
 
 /// Compares a module after the step with `prefix.*` of `expected` (rel. error ≤ 1e-4 per
@@ -93,7 +103,10 @@ fn compare(
             // and Adam's lr·g/(|g| + 1e-8) turns noise into steps of any size up to lr. Only
             // that bound holds (the `gradient` scenario compares these biases in full).
             for (h, w) in have.iter().zip(&want) {
-                assert!((h - w).abs() as f64 <= 2.0 * lr, "{prefix}.{key}: {h} vs {w}");
+                assert!(
+                    (h - w).abs() as f64 <= 2.0 * lr,
+                    "{prefix}.{key}: {h} vs {w}"
+                );
             }
             continue;
         }
@@ -117,7 +130,11 @@ fn compare(
 fn parity(scenario: &str, lambda_identity: f64, edge: bool, phase: Phase, lr: f64, epsilon: f32) {
     let device = Default::default();
     let config = CycleGanConfig::new()
-        .with_generator(ResnetGeneratorConfig::new().with_width(4).with_n_residual(2))
+        .with_generator(
+            ResnetGeneratorConfig::new()
+                .with_width(4)
+                .with_n_residual(2),
+        )
         .with_discriminator(PatchGanConfig::new().with_width(4))
         .with_lambda_identity(lambda_identity)
         .with_edge_smoothing_loss(edge);
@@ -157,8 +174,15 @@ fn parity(scenario: &str, lambda_identity: f64, edge: bool, phase: Phase, lr: f6
     let mut worst_loss = 0f64;
     for (name, value) in &got {
         let w = want[name].as_f64().unwrap();
-        let err = if w == 0.0 { value.abs() } else { (value - w).abs() / w.abs() };
-        assert!(err <= 1e-4, "{scenario} {name}: {value} vs {w} (rel. {err:e})");
+        let err = if w == 0.0 {
+            value.abs()
+        } else {
+            (value - w).abs() / w.abs()
+        };
+        assert!(
+            err <= 1e-4,
+            "{scenario} {name}: {value} vs {w} (rel. {err:e})"
+        );
         worst_loss = worst_loss.max(err);
     }
     let after = [
@@ -176,7 +200,11 @@ fn parity(scenario: &str, lambda_identity: f64, edge: bool, phase: Phase, lr: f6
         report += &format!(", {net} weights {w:.2e} (update {u:.2e})");
     }
     if phase == Phase::Init {
-        assert_eq!(tensors(&model.d.a), before[2], "the init phase leaves D_A alone");
+        assert_eq!(
+            tensors(&model.d.a),
+            before[2],
+            "the init phase leaves D_A alone"
+        );
     }
     eprintln!("worst rel. errors: {report}");
 }
@@ -276,13 +304,25 @@ fn run(config: TrainConfig, dir: &Path) -> RunOutcome {
         .unwrap()
 }
 
-fn checkpoint_files(run: &Path) -> HashMap<String, Vec<u8>> {
+/// The latest checkpoint's G_A tensors and its two image pools.
+fn checkpoint_state(run: &Path) -> (HashMap<String, Vec<f32>>, Vec<ImagePool>) {
     let file = toongan::weights::checkpoint::resolve_generator_path(run).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let g = st
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| (k, bytemuck::pod_collect_to_vec(v.data())))
+        .collect();
     let dir = file.parent().unwrap();
-    ["generator.safetensors", "pool_fake_cartoons.safetensors", "pool_fake_photos.safetensors"]
-        .iter()
-        .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
-        .collect()
+    let pools = [
+        "pool_fake_cartoons.safetensors",
+        "pool_fake_photos.safetensors",
+    ]
+    .iter()
+    .map(|n| ImagePool::load(&dir.join(n)).unwrap())
+    .collect();
+    (g, pools)
 }
 
 #[test]
@@ -302,20 +342,33 @@ fn tiny_cyclegan_trains_resumes_and_cartoonizes() {
         .arg("--out")
         .arg(&full)
         .args(["--preset", "tiny", "--epochs", "3", "--quiet"])
-        .args(["--set", "output.checkpoint_every=1", "--set", "cyclegan.pool_size=2"])
+        .args([
+            "--set",
+            "output.checkpoint_every=1",
+            "--set",
+            "cyclegan.pool_size=2",
+        ])
         .status()
         .unwrap();
     assert!(status.success());
     let log = MetricsLog::new(&full).read().unwrap();
     assert_eq!(log.len(), 6, "one record per step");
-    assert!(log.iter().all(|r| r.phase == "adversarial"), "no init phase by default");
+    assert!(
+        log.iter().all(|r| r.phase == "adversarial"),
+        "no init phase by default"
+    );
     for r in &log {
         assert!(r.losses.values().all(|v| v.is_finite()), "{:?}", r.losses);
-        for k in ["d_a", "g_a", "cycle_a", "idt_a", "d_b", "g_b", "cycle_b", "idt_b"] {
+        for k in [
+            "d_a", "g_a", "cycle_a", "idt_a", "d_b", "g_b", "cycle_b", "idt_b",
+        ] {
             assert!(r.losses[k] > 0.0, "{k} in {:?}", r.losses);
         }
     }
-    assert!(!full.join("edge_cache").exists(), "plain CycleGAN needs no edge smoothing");
+    assert!(
+        !full.join("edge_cache").exists(),
+        "plain CycleGAN needs no edge smoothing"
+    );
     assert_eq!(std::fs::read_dir(full.join("samples")).unwrap().count(), 3);
 
     // Interrupted after 2 epochs, resumed to 3: identical generator and pools.
@@ -326,11 +379,23 @@ fn tiny_cyclegan_trains_resumes_and_cartoonizes() {
     ));
     let mut config = Trainer::<CpuAutodiff>::saved_config(&parts).unwrap();
     config.train.epochs = 3;
-    assert!(matches!(run(config, &parts), RunOutcome::Finished { steps: 6, .. }));
-    let (a, b) = (checkpoint_files(&full), checkpoint_files(&parts));
-    for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{name} differs between resumed and uninterrupted runs");
+    assert!(matches!(
+        run(config, &parts),
+        RunOutcome::Finished { steps: 6, .. }
+    ));
+    let ((ga, pools_a), (gb, pools_b)) = (checkpoint_state(&full), checkpoint_state(&parts));
+    assert_eq!(ga.len(), gb.len());
+    for (k, v) in &ga {
+        assert!(
+            Some(v) == gb.get(k),
+            "G_A {k} differs between resumed and uninterrupted runs"
+        );
     }
+    assert!(pools_a.iter().all(|p| p.len() == 2), "the pools filled");
+    assert!(
+        pools_a == pools_b,
+        "image pools differ between resumed and uninterrupted runs"
+    );
 
     // The run folder cartoonizes a photo with G_A, through the CLI.
     let out = tmp.path().join("out.png");
@@ -350,13 +415,18 @@ fn tiny_cyclegan_trains_resumes_and_cartoonizes() {
 }
 
 /// Trains 2 epochs of 2 steps with `edit` applied to the tiny config; returns the log.
-fn train_variant(edit: impl FnOnce(&mut TrainConfig)) -> Vec<toongan::train::metrics::MetricsRecord> {
+fn train_variant(
+    edit: impl FnOnce(&mut TrainConfig),
+) -> Vec<toongan::train::metrics::MetricsRecord> {
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
     let mut config = tiny_config(&photos, &cartoons, 2);
     edit(&mut config);
     let dir = tmp.path().join("run");
-    assert!(matches!(run(config, &dir), RunOutcome::Finished { steps: 4, .. }));
+    assert!(matches!(
+        run(config, &dir),
+        RunOutcome::Finished { steps: 4, .. }
+    ));
     let log = MetricsLog::new(&dir).read().unwrap();
     assert_eq!(log.len(), 4);
     for r in &log {
@@ -373,7 +443,10 @@ fn train_variant(edit: impl FnOnce(&mut TrainConfig)) -> Vec<toongan::train::met
 #[test]
 fn identity_off_trains() {
     let log = train_variant(|c| c.cyclegan.lambda_identity = 0.0);
-    assert!(log.iter().all(|r| r.losses["idt_a"] == 0.0 && r.losses["idt_b"] == 0.0));
+    assert!(
+        log.iter()
+            .all(|r| r.losses["idt_a"] == 0.0 && r.losses["idt_b"] == 0.0)
+    );
     assert!(log.iter().all(|r| r.losses["d_a"] > 0.0));
 }
 
@@ -385,7 +458,10 @@ fn edge_smoothing_loss_trains_on_smoothed_cartoons() {
         tmp_check.set(c.needs_edge_smoothing());
     });
     assert!(tmp_check.get(), "the run must make edge-smoothed cartoons");
-    assert!(log.iter().all(|r| r.phase == "adversarial" && r.losses["d_a"] > 0.0));
+    assert!(
+        log.iter()
+            .all(|r| r.phase == "adversarial" && r.losses["d_a"] > 0.0)
+    );
 }
 
 #[test]
@@ -415,8 +491,8 @@ fn init_epochs_default_per_model() {
     config.set("train.init_epochs=3").unwrap();
     assert_eq!(config.init_epochs(), 3);
     // Configs saved before init_epochs became optional still read.
-    let old = TrainConfig::from_toml_str("model = \"cartoongan\"\n[train]\ninit_epochs = 10\n")
-        .unwrap();
+    let old =
+        TrainConfig::from_toml_str("model = \"cartoongan\"\n[train]\ninit_epochs = 10\n").unwrap();
     assert_eq!(old.train.init_epochs, Some(10));
     let back = TrainConfig::from_toml_str(&config.to_toml()).unwrap();
     assert_eq!(back, config);
@@ -446,8 +522,13 @@ fn generator_files_name_their_architecture() {
         TrainedGenerator::Resnet(_, c) => assert_eq!(c, cfg),
         other => panic!("{other:?}"),
     }
-    let err = toongan::weights::load_generator::<Cpu>(&path, &device).unwrap_err().to_string();
-    assert!(err.contains("resnet") && err.contains("resnet.safetensors"), "{err}");
+    let err = toongan::weights::load_generator::<Cpu>(&path, &device)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("resnet") && err.contains("resnet.safetensors"),
+        "{err}"
+    );
 
     // A file written before the architecture key existed is a CartoonGAN generator.
     let old = tmp.path().join("old.safetensors");

@@ -215,7 +215,11 @@ impl<B: AutodiffBackend> CycleGan<B> {
             return fake;
         }
         let dims = fake.dims();
-        let host: Vec<f32> = fake.into_data().convert::<f32>().to_vec().unwrap_or_default();
+        let host: Vec<f32> = fake
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .unwrap_or_default();
         let out = pool.query(&host, dims[0]);
         Tensor::from_data(TensorData::new(out, dims), &self.device)
     }
@@ -279,7 +283,8 @@ impl<B: AutodiffBackend> CycleGan<B> {
         let mut pool = std::mem::replace(&mut self.fake_photo_pool, ImagePool::new(0, 0));
         let pooled_a = self.pooled(&mut pool, &fake_a);
         self.fake_photo_pool = pool;
-        let mut d_a = gan.loss(self.d.a.forward(real_b), 1.0) + gan.loss(self.d.a.forward(pooled_b), 0.0);
+        let mut d_a =
+            gan.loss(self.d.a.forward(real_b), 1.0) + gan.loss(self.d.a.forward(pooled_b), 0.0);
         if c.edge_smoothing_loss {
             d_a = d_a + gan.loss(self.d.a.forward(smoothed), 0.0);
         }

@@ -156,7 +156,10 @@ mod tests {
             let out = pool.query(&batch(&[v]), 1);
             if out[0] != v {
                 swapped += 1;
-                let k = stored.iter().position(|&s| s == out[0]).expect("a stored image");
+                let k = stored
+                    .iter()
+                    .position(|&s| s == out[0])
+                    .expect("a stored image");
                 stored[k] = v;
             }
         }

@@ -126,8 +126,9 @@ pub fn read_generator_arch(path: &Path) -> Result<GeneratorArch, WeightsError> {
 /// Reads the config stored in a CartoonGAN generator file.
 pub fn read_generator_config(path: &Path) -> Result<GeneratorConfig, WeightsError> {
     match read_metadata(path)? {
-        (GeneratorArch::Cartoongan, json) => serde_json::from_str(&json)
-            .map_err(|e| err(path, format!("bad generator config: {e}"))),
+        (GeneratorArch::Cartoongan, json) => {
+            serde_json::from_str(&json).map_err(|e| err(path, format!("bad generator config: {e}")))
+        }
         (arch, _) => Err(err(
             path,
             format!(
