@@ -325,7 +325,7 @@ fn tiny_config(photos: &Path, cartoons: &Path, epochs: usize) -> TrainConfig {
     config.data.photos = photos.to_path_buf();
     config.data.cartoons = cartoons.to_path_buf();
     config.train.epochs = epochs;
-    config.train.init_epochs = 1;
+    config.train.init_epochs = Some(1);
     config.output.progress = false;
     config.output.checkpoint_every = 1;
     config

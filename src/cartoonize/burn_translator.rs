@@ -1,9 +1,10 @@
-//! A [`Translator`] running a [`Generator`] on any burn backend.
+//! [`Translator`]s running a CartoonGAN [`Generator`] or a CycleGAN [`ResnetGenerator`] on any
+//! burn backend.
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 use super::Translator;
-use crate::model::{ChannelOrder, Generator, GeneratorConfig};
+use crate::model::{ChannelOrder, Generator, GeneratorConfig, ResnetGenerator};
 
 /// Runs a generator on a burn backend (CPU or CUDA).
 #[derive(Debug)]
@@ -69,5 +70,39 @@ where
             .into_vec()
             .expect("float output");
         from_network_output(&planar, width, height, self.order)
+    }
+}
+
+/// Runs a CycleGAN [`ResnetGenerator`] (RGB in and out, values in [-1, 1]) on a burn backend.
+#[derive(Debug)]
+pub struct ResnetTranslator<B: Backend> {
+    generator: ResnetGenerator<B>,
+    device: B::Device,
+}
+
+impl<B: Backend> ResnetTranslator<B> {
+    /// Wraps a ResNet generator.
+    pub fn new(generator: ResnetGenerator<B>, device: B::Device) -> Self {
+        Self { generator, device }
+    }
+}
+
+impl<B: Backend> Translator for ResnetTranslator<B>
+where
+    ResnetGenerator<B>: Sync + Send,
+    B::Device: Sync + Send,
+{
+    fn translate(&self, rgb: &[f32], width: usize, height: usize) -> Vec<f32> {
+        let input = to_network_input(rgb, width, height, ChannelOrder::Rgb);
+        let x =
+            Tensor::<B, 4>::from_data(TensorData::new(input, [1, 3, height, width]), &self.device);
+        let planar: Vec<f32> = self
+            .generator
+            .forward(x)
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("float output");
+        from_network_output(&planar, width, height, ChannelOrder::Rgb)
     }
 }

@@ -6,7 +6,7 @@ pub mod burn_translator;
 pub mod whole_image;
 
 pub use batch::{BatchOptions, BatchSummary, InputFile, collect_inputs, plan_outputs, run_batch};
-pub use burn_translator::BurnTranslator;
+pub use burn_translator::{BurnTranslator, ResnetTranslator};
 pub use whole_image::{TileOptions, cartoonize_image};
 
 /// Turns an RGB image into a cartoon of the same size.

@@ -4,16 +4,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use burn::tensor::backend::Backend;
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,
+    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
+    plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
 use toongan::model::GeneratorConfig;
-use toongan::weights::{Style, StyleRegistry, load_generator, load_published_generator};
+use toongan::weights::{
+    Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
+};
 
 /// Arguments of `toongan cartoonize`.
 #[derive(Debug, Args)]
@@ -25,7 +28,9 @@ pub struct CartoonizeArgs {
     #[arg(long, default_value = "shinkai", conflicts_with = "model")]
     style: String,
     /// A generator trained with toongan (.safetensors file, or a training run folder for its
-    /// latest generator) instead of a published style.
+    /// latest generator) instead of a published style: CartoonGAN's generator, or CycleGAN's
+    /// photo→cartoon ResNet generator (run on burn's backend; `--engine` applies to
+    /// CartoonGAN generators only).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Output file (one input) or folder (several inputs or folders). Default: next to each
@@ -66,13 +71,11 @@ enum GeneratorSource {
 }
 
 impl GeneratorSource {
-    fn load<B: Backend>(
-        &self,
-        device: &B::Device,
-    ) -> anyhow::Result<(toongan::model::Generator<B>, GeneratorConfig)> {
+    /// Reads the generator, whichever architecture it holds, onto `device`.
+    fn load<B: Backend>(&self, device: &B::Device) -> anyhow::Result<TrainedGenerator<B>> {
         Ok(match self {
-            GeneratorSource::Trained(path) => load_generator::<B>(path, device)?,
-            GeneratorSource::Published(dir) => (
+            GeneratorSource::Trained(path) => load_trained_generator::<B>(path, device)?,
+            GeneratorSource::Published(dir) => TrainedGenerator::Cartoongan(
                 load_published_generator::<B>(dir, device)?,
                 GeneratorConfig::published(),
             ),
@@ -87,8 +90,12 @@ impl BackendTask for BurnTranslatorTask<'_> {
     type Output = anyhow::Result<Box<dyn Translator>>;
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        let (g, config) = self.0.load::<B>(&device)?;
-        Ok(Box::new(BurnTranslator::new(g, &config, device)))
+        Ok(match self.0.load::<B>(&device)? {
+            TrainedGenerator::Cartoongan(g, config) => {
+                Box::new(BurnTranslator::new(g, &config, device))
+            }
+            TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
+        })
     }
 }
 
@@ -114,10 +121,17 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    // The fast CPU engine runs CartoonGAN generators; everything else runs on burn.
     let translator: Box<dyn Translator> = match args.device {
         DeviceChoice::Cpu if args.engine == "fast" => {
-            let (g, config) = source.load::<Cpu>(&Default::default())?;
-            Box::new(CpuGenerator::from_generator(&g, &config)?)
+            match source.load::<Cpu>(&Default::default())? {
+                TrainedGenerator::Cartoongan(g, config) => {
+                    Box::new(CpuGenerator::from_generator(&g, &config)?)
+                }
+                TrainedGenerator::Resnet(g, _) => {
+                    Box::new(ResnetTranslator::new(g, Default::default()))
+                }
+            }
         }
         device => device.run(BurnTranslatorTask(&source))??,
     };

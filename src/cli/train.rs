@@ -5,16 +5,16 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
-use clap::Args;
 use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
 use toongan::backend::{AutodiffBackendTask, CpuAutodiff, DeviceChoice};
-use toongan::train::data::run_smoothing;
+use toongan::train::data::{identity_smoothing, run_smoothing};
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 
 /// Arguments of `toongan train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Model to train (cartoongan).
+    /// Model to train: cartoongan (Chen et al. 2018) or cyclegan (Zhu et al. 2017).
     #[arg(long)]
     model: Option<String>,
     /// Folder of photos (recursive; PNG, JPEG, WebP, BMP, TIFF, GIF).
@@ -40,7 +40,8 @@ pub struct TrainArgs {
     /// Total epochs (train.epochs).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Generator initialization epochs (train.init_epochs).
+    /// Generator initialization epochs (train.init_epochs; default: the model's, 10 for
+    /// cartoongan, 0 for cyclegan).
     #[arg(long)]
     init_epochs: Option<usize>,
     /// Batch size (train.batch_size).
@@ -90,7 +91,7 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
         config.train.epochs = e;
     }
     if let Some(e) = args.init_epochs {
-        config.train.init_epochs = e;
+        config.train.init_epochs = Some(e);
     }
     if let Some(b) = args.batch_size {
         config.train.batch_size = b;
@@ -130,7 +131,12 @@ impl AutodiffBackendTask for TrainTask<'_> {
     type Output = anyhow::Result<RunOutcome>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let smoothing = run_smoothing(&self.config.data, self.run_dir);
+        // Plain CycleGAN never looks at edge-smoothed cartoons: skip making them.
+        let smoothing = if self.config.needs_edge_smoothing() {
+            run_smoothing(&self.config.data, self.run_dir)
+        } else {
+            identity_smoothing()
+        };
         let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
         let stop = trainer.stop.clone();
         ctrlc::set_handler(move || {

@@ -40,7 +40,7 @@ impl TilePlan {
     /// image whose sides are multiples of 4.
     pub fn new(width: usize, height: usize, tile: usize, overlap: usize) -> Self {
         assert!(
-            tile % 4 == 0 && tile > 2 * overlap,
+            tile.is_multiple_of(4) && tile > 2 * overlap,
             "tile must be a multiple of 4 and > 2*overlap"
         );
         Self {

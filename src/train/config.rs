@@ -8,6 +8,7 @@ use burn::config::Config;
 use super::TrainError;
 use super::cartoongan::CartoonGanConfig;
 use super::content_loss::FeatureNetKind;
+use super::cyclegan::CycleGanConfig;
 
 /// How training images are read and augmented.
 #[derive(Config, Debug, PartialEq)]
@@ -54,9 +55,11 @@ pub struct ScheduleConfig {
     /// Total epochs (initialization epochs included).
     #[config(default = 100)]
     pub epochs: usize,
-    /// First epochs in which the generator learns reconstruction only (paper: 10).
-    #[config(default = 10)]
-    pub init_epochs: usize,
+    /// First epochs in which the generators learn reconstruction only. Unset: the model's
+    /// own default ([`super::gan_model::default_init_epochs`]: CartoonGAN 10 as the paper,
+    /// CycleGAN 0 as Zhu et al.); see [`TrainConfig::init_epochs`].
+    #[config(default = "None")]
+    pub init_epochs: Option<usize>,
     /// Images per batch (seed code: 8).
     #[config(default = 8)]
     pub batch_size: usize,
@@ -118,12 +121,30 @@ pub struct TrainConfig {
     /// CartoonGAN's networks and losses.
     #[config(default = "CartoonGanConfig::new()")]
     pub cartoongan: CartoonGanConfig,
+    /// CycleGAN's networks and losses.
+    #[config(default = "CycleGanConfig::new()")]
+    pub cyclegan: CycleGanConfig,
 }
 
 /// Named presets.
 pub const PRESETS: [&str; 1] = ["tiny"];
 
 impl TrainConfig {
+    /// Initialization epochs of this run: `train.init_epochs` if set, else the model's default.
+    pub fn init_epochs(&self) -> usize {
+        self.train
+            .init_epochs
+            .unwrap_or_else(|| super::gan_model::default_init_epochs(&self.model))
+    }
+
+    /// Whether the model uses the edge-smoothed cartoons (else the loader need not make them).
+    pub fn needs_edge_smoothing(&self) -> bool {
+        match self.model.as_str() {
+            "cyclegan" => self.cyclegan.edge_smoothing_loss,
+            _ => true,
+        }
+    }
+
     /// Reads a TOML file; missing fields take their defaults.
     pub fn from_toml_file(path: &Path) -> Result<Self, TrainError> {
         let err = |m: String| TrainError::Config {
@@ -191,7 +212,8 @@ impl TrainConfig {
     pub fn apply_preset(&mut self, name: &str) -> Result<(), TrainError> {
         match name {
             // 64² crops, width-8 G with 2 residual blocks, width-8 D, and a width-16 VGG19 with
-            // random weights: a step takes well under a second on a laptop CPU.
+            // random weights: a step takes well under a second on a laptop CPU. CycleGAN: both
+            // ResNet generators width 8 with 2 blocks, both PatchGANs width 8.
             "tiny" => {
                 self.data.load_size = 64;
                 self.data.crop_size = 64;
@@ -206,6 +228,9 @@ impl TrainConfig {
                 c.content.width = 16;
                 c.content.weights = "random".into();
                 c.content.network = FeatureNetKind::Vgg19;
+                let c = &mut self.cyclegan;
+                c.generator = c.generator.clone().with_width(8).with_n_residual(2);
+                c.discriminator = c.discriminator.clone().with_width(8);
                 Ok(())
             }
             other => Err(TrainError::Config {
@@ -232,8 +257,11 @@ impl TrainConfig {
         if self.train.batch_size == 0 {
             return bad("train.batch_size must be at least 1");
         }
-        if self.train.init_epochs > self.train.epochs {
+        if self.init_epochs() > self.train.epochs {
             return bad("train.init_epochs must not exceed train.epochs");
+        }
+        if self.model == "cyclegan" && self.cyclegan.n_epochs_decay > self.train.epochs {
+            return bad("cyclegan.n_epochs_decay must not exceed train.epochs");
         }
         Ok(())
     }

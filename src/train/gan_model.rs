@@ -56,7 +56,16 @@ pub fn seeded_init<B: Backend, T>(device: &B::Device, seed: u64, init: impl FnOn
 }
 
 /// Names [`build_model`] knows.
-pub const MODELS: [&str; 1] = ["cartoongan"];
+pub const MODELS: [&str; 2] = ["cartoongan", "cyclegan"];
+
+/// Initialization epochs a model uses when `train.init_epochs` is unset: CartoonGAN's paper
+/// trains 10; CycleGAN has no such phase (0), so plain `--model cyclegan` is Zhu et al.'s.
+pub fn default_init_epochs(model: &str) -> usize {
+    match model {
+        "cyclegan" => 0,
+        _ => 10,
+    }
+}
 
 /// Builds the model `config.model` names, with fresh weights seeded by `config.train.seed`
 /// (each model builds its networks inside [`seeded_init`]).
@@ -70,6 +79,11 @@ where
     match config.model.as_str() {
         "cartoongan" => Ok(Box::new(super::cartoongan::CartoonGan::<B>::new(
             &config.cartoongan,
+            &config.train,
+            device,
+        )?)),
+        "cyclegan" => Ok(Box::new(super::cyclegan::CycleGan::<B>::new(
+            &config.cyclegan,
             &config.train,
             device,
         )?)),

@@ -143,6 +143,7 @@ where
             cfg.train.epochs,
             steps,
         )?;
+        let init_epochs = cfg.init_epochs();
         let mut interval = (Instant::now(), 0usize);
         let mut saved_at = state.global_step;
         while state.epoch < cfg.train.epochs {
@@ -150,7 +151,7 @@ where
                 break;
             };
             let batch = batch?;
-            let phase = if batch.epoch < cfg.train.init_epochs {
+            let phase = if batch.epoch < init_epochs {
                 Phase::Init
             } else {
                 Phase::Adversarial

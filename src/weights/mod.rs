@@ -11,7 +11,10 @@ pub mod styles;
 pub mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
-pub use checkpoint::{load_generator, save_generator};
+pub use checkpoint::{
+    GeneratorArch, TrainedGenerator, load_generator, load_trained_generator, save_generator,
+    save_resnet_generator,
+};
 pub use fid_inception::{
     FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
 };
