@@ -119,6 +119,14 @@ pub trait AutodiffBackendTask {
 }
 
 impl DeviceChoice {
+    /// Checks that the device is usable, so a command can fail before any slow setup.
+    pub fn check(self) -> Result<(), DeviceError> {
+        match self {
+            DeviceChoice::Cpu => Ok(()),
+            DeviceChoice::Cuda(index) => check_cuda(index),
+        }
+    }
+
     /// Runs `task` on [`Cpu`] or, for `cuda:N`, on [`Cuda`] after checking that the driver
     /// and the device are there (a clear error instead of burn's panic).
     pub fn run<T: BackendTask>(self, task: T) -> Result<T::Output, DeviceError> {

@@ -411,3 +411,42 @@ fn saved_generators_round_trip_exactly() {
     let b: Vec<f32> = loaded.forward(x).into_data().into_vec().unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn an_unusable_device_is_refused_before_any_work() {
+    // No weights anywhere and offline: had the command loaded weights first, the error
+    // would be about them. Without the `cuda` feature the error says how to build it; with
+    // it, on a machine without a GPU, that the device is not usable.
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = fixture("cartoongan/stairs_128.png");
+    let out = tmp.path().join("out.png");
+    let run = toongan(
+        &[
+            "cartoonize",
+            photo.to_str().unwrap(),
+            "--device",
+            "cuda:7",
+            "--offline",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let message = stderr(&run);
+    assert!(
+        message.contains("--features cuda") || message.contains("CUDA device 7 is not usable"),
+        "{message}"
+    );
+    assert!(!out.exists());
+    let run = toongan(
+        &["cartoonize", photo.to_str().unwrap(), "--device", "tpu"],
+        tmp.path(),
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("use cpu, cuda or cuda:N"),
+        "{}",
+        stderr(&run)
+    );
+}

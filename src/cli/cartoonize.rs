@@ -103,6 +103,7 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
     }
+    args.device.check()?;
     let (source, tag) = match &args.model {
         Some(path) => (
             GeneratorSource::Trained(toongan::weights::checkpoint::resolve_generator_path(path)?),

@@ -25,6 +25,7 @@ pub struct FidArgs {
 }
 
 pub fn run(args: FidArgs) -> anyhow::Result<ExitCode> {
+    args.inception.device.check()?;
     let dims = args.inception.dims;
     if args.save_stats {
         let (dir, out) = (&args.paths[0], &args.paths[1]);

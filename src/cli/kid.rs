@@ -29,6 +29,7 @@ pub struct KidArgs {
 }
 
 pub fn run(args: KidArgs) -> anyhow::Result<ExitCode> {
+    args.inception.device.check()?;
     for p in &args.paths {
         if let Side::Stats(path) = Side::from_path(p) {
             return Err(EvalError::KidNeedsImages(path).into());

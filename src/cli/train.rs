@@ -113,6 +113,7 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
 
 /// Runs `toongan train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    args.device.check()?;
     let (config, run_dir) = resolve(&args)?;
     let outcome = args.device.run_autodiff(TrainTask {
         config,
