@@ -27,7 +27,7 @@ fn resnet_fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// 3 photos as "photos" and 3 others as "cartoons" (training only needs two domains), 80 px.
+/// 4 photos as "photos" and 4 others as "cartoons" (training only needs two domains), 80 px.
 fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     let mut sources: Vec<PathBuf> = std::fs::read_dir(shared_dir().join("images/photos"))
         .unwrap()
@@ -37,8 +37,8 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
         .collect();
     sources.sort();
     let (photos, cartoons) = (root.join("photos"), root.join("cartoons"));
-    for (i, src) in sources.iter().take(6).enumerate() {
-        let dir = if i < 3 { &photos } else { &cartoons };
+    for (i, src) in sources.iter().take(8).enumerate() {
+        let dir = if i < 4 { &photos } else { &cartoons };
         std::fs::create_dir_all(dir).unwrap();
         let img = toongan::train::data::load_resized(src, 80).unwrap();
         img.save(dir.join(format!("{i}.png"))).unwrap();
