@@ -46,8 +46,13 @@ fn make_data(root: &Path) -> [PathBuf; 4] {
     )
     .unwrap();
     let hayao = CpuGenerator::from_generator(&g, &GeneratorConfig::published()).unwrap();
-    let dirs = ["train_photos", "train_cartoons", "test_photos", "test_cartoons"]
-        .map(|d| root.join(d));
+    let dirs = [
+        "train_photos",
+        "train_cartoons",
+        "test_photos",
+        "test_cartoons",
+    ]
+    .map(|d| root.join(d));
     for (i, src) in sources.iter().take(18).enumerate() {
         let (dir, cartoon) = match i {
             0..4 => (&dirs[0], false),
@@ -76,9 +81,14 @@ fn test_plan(dir: &Path, data: &[PathBuf; 4]) -> (PathBuf, Vec<String>) {
     let text = std::fs::read_to_string(shipped_plan()).unwrap();
     let mut plan: toml::Table = toml::from_str(&text).unwrap();
     let mut d = toml::Table::new();
-    for (key, path) in ["train_photos", "train_cartoons", "test_photos", "test_cartoons"]
-        .iter()
-        .zip(data)
+    for (key, path) in [
+        "train_photos",
+        "train_cartoons",
+        "test_photos",
+        "test_cartoons",
+    ]
+    .iter()
+    .zip(data)
     {
         d.insert(key.to_string(), path.display().to_string().into());
     }
@@ -110,8 +120,29 @@ fn experiment(plan: &Path, out: &Path) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "toongan experiment failed:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "toongan experiment failed:\n{stderr}"
+    );
     stderr
+}
+
+/// Two CSV texts equal up to float rounding: scores reused from `scores.json` go through
+/// serde_json, whose float parsing may differ from the written value in the last bit.
+fn assert_same_csv(a: &str, b: &str) {
+    let tokens =
+        |s: &str| -> Vec<String> { s.split([',', ' ', ':', '\n']).map(str::to_string).collect() };
+    let (ta, tb) = (tokens(a), tokens(b));
+    assert_eq!(ta.len(), tb.len(), "{a}\n---\n{b}");
+    for (x, y) in ta.iter().zip(&tb) {
+        match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(u), Ok(v)) => assert!(
+                (u - v).abs() <= 1e-9 * u.abs().max(v.abs()),
+                "{x} vs {y}\n{a}\n---\n{b}"
+            ),
+            _ => assert_eq!(x, y, "{a}\n---\n{b}"),
+        }
+    }
 }
 
 fn mtime(p: &Path) -> SystemTime {
@@ -142,10 +173,15 @@ fn shipped_plan_runs_tiny_end_to_end_and_reuses_finished_runs() {
     let log = experiment(&plan, &out);
     eprintln!("first run: {:.1} s\n{log}", start.elapsed().as_secs_f64());
     assert!(
-        log.contains(&format!("{n_runs} runs: {n_runs} trained, 0 resumed, 0 reused")),
+        log.contains(&format!(
+            "{n_runs} runs: {n_runs} trained, 0 resumed, 0 reused"
+        )),
         "{log}"
     );
-    assert!(log.contains("RANDOM Inception"), "random Inception not announced: {log}");
+    assert!(
+        log.contains("RANDOM Inception"),
+        "random Inception not announced: {log}"
+    );
 
     // Every run trained, left its marker, cartoonized the 4 test photos and was scored.
     let report = out.join("report");
@@ -191,7 +227,22 @@ fn shipped_plan_runs_tiny_end_to_end_and_reuses_finished_runs() {
         &std::fs::read(out.join("outputs/cartoongan/seed-0/scores.json")).unwrap(),
     )
     .unwrap();
-    assert!(csv.contains(&format!("0:{}", scores["fid"].as_f64().unwrap())), "{csv}");
+    let fid_row = rows
+        .iter()
+        .find(|r| r.starts_with("cartoongan,fid,"))
+        .unwrap();
+    let values = fid_row.rsplit(',').next().unwrap();
+    let seed0: f64 = values
+        .split(' ')
+        .find_map(|v| v.strip_prefix("0:"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let want = scores["fid"].as_f64().unwrap();
+    assert!(
+        (seed0 - want).abs() <= 1e-9 * want.abs(),
+        "{seed0} vs {want}"
+    );
 
     // The grid: photo + one column per variant, one row per test photo (cells ≥ 128 px).
     let grid = image::open(report.join("grid.png")).unwrap();
@@ -199,7 +250,12 @@ fn shipped_plan_runs_tiny_end_to_end_and_reuses_finished_runs() {
     assert_eq!(grid.width(), cols * (128 + 4) + 4);
     assert_eq!(grid.height(), 4 * (128 + 4) + 4);
     let report_md = std::fs::read_to_string(report.join("report.md")).unwrap();
-    for link in ["results.md", "results.csv", "grid.png", "curves/improved.png"] {
+    for link in [
+        "results.md",
+        "results.csv",
+        "grid.png",
+        "curves/improved.png",
+    ] {
         assert!(report_md.contains(link), "report.md lacks {link}");
     }
 
@@ -212,22 +268,37 @@ fn shipped_plan_runs_tiny_end_to_end_and_reuses_finished_runs() {
     let log = experiment(&plan, &out);
     eprintln!("second run: {:.1} s", start.elapsed().as_secs_f64());
     assert!(
-        log.contains(&format!("{n_runs} runs: 0 trained, 0 resumed, {n_runs} reused")),
+        log.contains(&format!(
+            "{n_runs} runs: 0 trained, 0 resumed, {n_runs} reused"
+        )),
         "{log}"
     );
-    assert_eq!((mtime(&done), mtime(&generator)), before, "a finished run was retrained");
-    assert_eq!(std::fs::read_to_string(report.join("results.csv")).unwrap(), csv);
+    assert_eq!(
+        (mtime(&done), mtime(&generator)),
+        before,
+        "a finished run was retrained"
+    );
+    assert_same_csv(
+        &std::fs::read_to_string(report.join("results.csv")).unwrap(),
+        &csv,
+    );
 
     // A run without its marker (as if killed after the last checkpoint) resumes and
     // finishes without new steps; its results are unchanged.
     std::fs::remove_file(out.join("runs/lsgan/seed-0/done")).unwrap();
     let log = experiment(&plan, &out);
     assert!(
-        log.contains(&format!("{n_runs} runs: 0 trained, 1 resumed, {} reused", n_runs - 1)),
+        log.contains(&format!(
+            "{n_runs} runs: 0 trained, 1 resumed, {} reused",
+            n_runs - 1
+        )),
         "{log}"
     );
     assert!(log.contains("lsgan seed 0: resuming"), "{log}");
-    assert_eq!(std::fs::read_to_string(report.join("results.csv")).unwrap(), csv);
+    assert_same_csv(
+        &std::fs::read_to_string(report.join("results.csv")).unwrap(),
+        &csv,
+    );
 
     // A changed plan does not silently reuse runs trained with another config.
     let text = std::fs::read_to_string(&plan)
@@ -285,7 +356,10 @@ fn bad_plans_fail_up_front_naming_file_and_field() {
     };
     write("");
     let err = run();
-    assert!(err.contains("p.toml") && err.contains("data.test_cartoons"), "{err}");
+    assert!(
+        err.contains("p.toml") && err.contains("data.test_cartoons"),
+        "{err}"
+    );
     std::fs::create_dir_all(&data[3]).unwrap();
     write("[variant.overrides.cartoongan]\ngan_los = \"lsgan\"\n");
     let err = run();

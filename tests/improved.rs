@@ -160,14 +160,17 @@ fn each_switch_trains_on_tiny_and_cartoonizes() {
         config.output.progress = false;
         let run = tmp.path().join(preset);
         let smoothing = run_smoothing(&config.data, &run);
-        let outcome = Trainer::<CpuAutodiff>::new(config.clone(), &run, Default::default(), smoothing)
-            .run()
-            .unwrap_or_else(|e| panic!("{preset}: {e}"));
+        let outcome =
+            Trainer::<CpuAutodiff>::new(config.clone(), &run, Default::default(), smoothing)
+                .run()
+                .unwrap_or_else(|e| panic!("{preset}: {e}"));
         assert!(
             matches!(outcome, RunOutcome::Finished { steps: 4, .. }),
             "{preset}: {outcome:?}"
         );
-        let log = toongan::train::metrics::MetricsLog::new(&run).read().unwrap();
+        let log = toongan::train::metrics::MetricsLog::new(&run)
+            .read()
+            .unwrap();
         assert!(log.iter().all(|r| r.losses.values().all(|v| v.is_finite())));
         assert!(log.last().unwrap().losses.contains_key("g_adv"), "{preset}");
 
@@ -175,12 +178,17 @@ fn each_switch_trains_on_tiny_and_cartoonizes() {
         let file = toongan::weights::checkpoint::resolve_generator_path(&run).unwrap();
         let g = toongan::weights::checkpoint::read_generator_config(&file).unwrap();
         assert_eq!(g.norm, config.cartoongan.generator.norm, "{preset}");
-        assert_eq!(g.activation, config.cartoongan.generator.activation, "{preset}");
+        assert_eq!(
+            g.activation, config.cartoongan.generator.activation,
+            "{preset}"
+        );
 
         // It cartoonizes a photo (the fast engine, as `toongan cartoonize --model RUN`).
         let translator = translator_for_run(&run).unwrap();
         let (w, h) = (72, 48);
-        let rgb: Vec<f32> = (0..w * h * 3).map(|i| ((i * 7) % 255) as f32 / 255.0).collect();
+        let rgb: Vec<f32> = (0..w * h * 3)
+            .map(|i| ((i * 7) % 255) as f32 / 255.0)
+            .collect();
         let out = translator.translate(&rgb, w, h);
         assert_eq!(out.len(), rgb.len(), "{preset}");
         assert!(out.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
@@ -212,7 +220,12 @@ fn resnet_content_loss_loads_torchvision_file_and_is_frozen() {
     let want = read_npy(&resnet_fixture("resnet18_layer1.npy")).unwrap();
     let shape: [usize; 4] = input.shape.clone().try_into().unwrap();
     let x = Tensor::<CpuAutodiff, 4>::from_data(TensorData::new(input.data, shape), &device);
-    let got = loss.network.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let got = loss
+        .network
+        .forward(x.clone())
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     let scale = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
     let diff = got
         .iter()
@@ -225,9 +238,17 @@ fn resnet_content_loss_loads_torchvision_file_and_is_frozen() {
     let generated = x.tanh().require_grad();
     let value = loss.forward(photo, generated.clone());
     let grads = value.backward();
-    let g = generated.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+    let g = generated
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(g.iter().any(|v| *v != 0.0) && g.iter().all(|v| v.is_finite()));
-    assert!(net.conv1.weight.grad(&grads).is_none(), "ResNet weights got a gradient");
+    assert!(
+        net.conv1.weight.grad(&grads).is_none(),
+        "ResNet weights got a gradient"
+    );
 }
 
 /// A missing ResNet file stops at model build with the official name and its URL; CartoonGAN

@@ -101,11 +101,21 @@ fn default_out(args: &ExperimentArgs) -> anyhow::Result<PathBuf> {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
-    let suffix = if args.scale == Scale::Tiny { "-tiny" } else { "" };
+    let suffix = if args.scale == Scale::Tiny {
+        "-tiny"
+    } else {
+        ""
+    };
     let name: String = plan
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     Ok(base.join("out").join(format!("{name}{suffix}")))
 }

@@ -12,7 +12,8 @@ use crate::weights::load_generator;
 /// The photo→cartoon translator of a training run folder.
 pub fn translator_for_run(run_dir: &Path) -> Result<Box<dyn Translator>, String> {
     let path = resolve_generator_path(run_dir).map_err(|e| e.to_string())?;
-    let (g, config) = load_generator::<Cpu>(&path, &Default::default()).map_err(|e| e.to_string())?;
+    let (g, config) =
+        load_generator::<Cpu>(&path, &Default::default()).map_err(|e| e.to_string())?;
     let engine = CpuGenerator::from_generator(&g, &config).map_err(|e| e.to_string())?;
     Ok(Box::new(engine))
 }

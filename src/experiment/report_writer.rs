@@ -46,7 +46,10 @@ pub fn write_report(
         }
     }
     write("results.csv", &table.to_csv())?;
-    write("results.md", &results_markdown(plan, scale, runs, &table, photos.len(), scorer))?;
+    write(
+        "results.md",
+        &results_markdown(plan, scale, runs, &table, photos.len(), scorer),
+    )?;
 
     let grid_path = dir.join("grid.png");
     write_grid(plan, runs, photos, crop, &grid_path)?;
@@ -58,7 +61,10 @@ pub fn write_report(
         plot_losses(&path, &records).map_err(|e| ExperimentError::io(&path, e))?;
         curves.push(v.name.clone());
     }
-    write("report.md", &report_markdown(plan, plan_path, scale, runs, &curves))?;
+    write(
+        "report.md",
+        &report_markdown(plan, plan_path, scale, runs, &curves),
+    )?;
     Ok(())
 }
 
@@ -108,7 +114,10 @@ fn results_markdown(
         }
     }
     let _ = writeln!(s, "## Runs\n");
-    let _ = writeln!(s, "| variant | seed | this invocation | steps | training s | FID | KID |");
+    let _ = writeln!(
+        s,
+        "| variant | seed | this invocation | steps | training s | FID | KID |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for r in runs {
         let status = match r.status {
@@ -117,7 +126,10 @@ fn results_markdown(
             RunStatus::Reused => "reused",
         };
         let (fid, kid) = r.scores.as_ref().map_or(("–".into(), "–".into()), |x| {
-            (format!("{:.4}", x.fid), format!("{:.5} ± {:.5}", x.kid, x.kid_std))
+            (
+                format!("{:.4}", x.fid),
+                format!("{:.5} ± {:.5}", x.kid, x.kid_std),
+            )
         });
         let _ = writeln!(
             s,
@@ -147,7 +159,11 @@ fn write_grid(
         let name = photo.file_name().unwrap_or_default();
         let mut row = vec![image::open(photo).ok().map(|i| i.to_rgb8())];
         for col in &columns {
-            row.push(col.and_then(|r| image::open(r.outputs_dir.join(name)).ok().map(|i| i.to_rgb8())));
+            row.push(col.and_then(|r| {
+                image::open(r.outputs_dir.join(name))
+                    .ok()
+                    .map(|i| i.to_rgb8())
+            }));
         }
         grid.push_row(row);
     }
@@ -164,9 +180,7 @@ fn averaged_curves<'a>(
     let mut by_step: BTreeMap<usize, Acc> = BTreeMap::new();
     for r in runs {
         let log = MetricsLog::new(&r.run_dir);
-        let records = log
-            .read()
-            .map_err(|e| ExperimentError::io(log.path(), e))?;
+        let records = log.read().map_err(|e| ExperimentError::io(log.path(), e))?;
         for rec in records {
             let slot = by_step
                 .entry(rec.step)

@@ -40,12 +40,8 @@ pub fn resolve_config(
             .apply_preset(preset)
             .map_err(|e| field(format!("variant '{name}' presets"), e.to_string()))?;
     }
-    apply_overrides(&mut config, &plan.overrides_for(variant)).map_err(|m| {
-        field(
-            format!("variant '{name}' overrides (after [defaults])"),
-            m,
-        )
-    })?;
+    apply_overrides(&mut config, &plan.overrides_for(variant))
+        .map_err(|m| field(format!("variant '{name}' overrides (after [defaults])"), m))?;
     config.train.seed = seed;
     config.data.photos = plan.data.train_photos.clone();
     config.data.cartoons = plan.data.train_cartoons.clone();
@@ -64,9 +60,9 @@ pub fn apply_overrides(config: &mut TrainConfig, overrides: &toml::Table) -> Res
     let mut root = toml::Value::try_from(&*config).map_err(|e| e.to_string())?;
     let over = toml::Value::Table(overrides.clone());
     merge_value(&mut root, &over);
-    let updated: TrainConfig = root.try_into().map_err(|e: toml::de::Error| {
-        e.to_string().trim().replace('\n', " ")
-    })?;
+    let updated: TrainConfig = root
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string().trim().replace('\n', " "))?;
     let check = toml::Value::try_from(&updated).map_err(|e| e.to_string())?;
     let mut missing = Vec::new();
     unknown_keys(&check, &over, String::new(), &mut missing);
@@ -155,16 +151,16 @@ network = "resnet50_layer3""#,
         );
         let v = &p.variants[0];
         let c = resolve_config(&p, Path::new("plan.toml"), v, 3, Scale::Full).unwrap();
-        assert_eq!((c.train.epochs, c.train.init_epochs, c.train.seed), (30, 5, 3));
+        assert_eq!(
+            (c.train.epochs, c.train.init_epochs, c.train.seed),
+            (30, 5, 3)
+        );
         assert_eq!(c.cartoongan.gan_loss, GanLossKind::Lsgan);
         assert_eq!(
             c.cartoongan.generator.activation,
             Activation::LeakyRelu { slope: 0.2 }
         );
-        assert_eq!(
-            c.cartoongan.content.network.to_string(),
-            "resnet50_layer3"
-        );
+        assert_eq!(c.cartoongan.content.network.to_string(), "resnet50_layer3");
         assert_eq!(c.cartoongan.generator.norm, NormKind::Batch);
         assert_eq!(c.data.photos, Path::new("/p"));
         let t = resolve_config(&p, Path::new("plan.toml"), v, 3, Scale::Tiny).unwrap();

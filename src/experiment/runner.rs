@@ -219,11 +219,16 @@ where
         options.scale,
         &records,
         &photos,
-        scorer.as_ref().map(|s| (s.label.as_str(), s.reference_images().len(), s.random)),
+        scorer
+            .as_ref()
+            .map(|s| (s.label.as_str(), s.reference_images().len(), s.random)),
         crop,
         &report_dir,
     )?;
-    log(&format!("report: {}", report_dir.join("report.md").display()));
+    log(&format!(
+        "report: {}",
+        report_dir.join("report.md").display()
+    ));
     Ok(ExperimentSummary {
         runs: records,
         report_dir,
@@ -357,13 +362,14 @@ where
     };
 
     let fresh = status != RunStatus::Reused;
-    let written = cartoonize_test_photos(&run_dir, photos, &outputs_dir, fresh).map_err(
-        |message| ExperimentError::Cartoonize {
-            variant: run.variant.clone(),
-            seed: run.seed,
-            message,
-        },
-    )?;
+    let written =
+        cartoonize_test_photos(&run_dir, photos, &outputs_dir, fresh).map_err(|message| {
+            ExperimentError::Cartoonize {
+                variant: run.variant.clone(),
+                seed: run.seed,
+                message,
+            }
+        })?;
     if written > 0 {
         log(&format!(
             "{tag}: cartoonized {written} test photos into {}",
@@ -372,7 +378,14 @@ where
     }
     let scores = match scorer {
         None => None,
-        Some(scorer) => Some(score_run(scorer, &outputs_dir, photos.len(), fresh, tag, log)?),
+        Some(scorer) => Some(score_run(
+            scorer,
+            &outputs_dir,
+            photos.len(),
+            fresh,
+            tag,
+            log,
+        )?),
     };
     Ok(RunRecord {
         variant: run.variant.clone(),
@@ -425,8 +438,8 @@ fn check_same_config(
     plan_path: &Path,
 ) -> Result<(), ExperimentError> {
     let config_path = run_dir.join(crate::train::trainer::CONFIG_FILE);
-    let mut saved =
-        TrainConfig::from_toml_file(&config_path).map_err(|e| ExperimentError::io(&config_path, e))?;
+    let mut saved = TrainConfig::from_toml_file(&config_path)
+        .map_err(|e| ExperimentError::io(&config_path, e))?;
     let mut wanted = run.config.clone();
     saved.output.progress = false;
     wanted.output.progress = false;

@@ -68,9 +68,8 @@ impl<B: Backend> Scorer<B> {
                 (model, label, false)
             }
             Err(_) if allow_random => {
-                let model = seeded_init::<B, _>(device, 0, || {
-                    FidInceptionConfig::new().init::<B>(device)
-                });
+                let model =
+                    seeded_init::<B, _>(device, 0, || FidInceptionConfig::new().init::<B>(device));
                 let label = format!(
                     "RANDOM Inception weights (seed 0; pytorch-fid's file not found), {dims} dims"
                 );
@@ -89,10 +88,12 @@ impl<B: Backend> Scorer<B> {
             dims,
             ..ExtractOptions::default()
         };
-        let reference = side_features(&model, reference, &extract, device, |_, _| {})
-            .map_err(|source| ExperimentError::Eval {
-                what: format!("test cartoons {}", reference.display()),
-                source,
+        let reference =
+            side_features(&model, reference, &extract, device, |_, _| {}).map_err(|source| {
+                ExperimentError::Eval {
+                    what: format!("test cartoons {}", reference.display()),
+                    source,
+                }
             })?;
         Ok(Self {
             model,
@@ -116,8 +117,14 @@ impl<B: Backend> Scorer<B> {
             what: format!("scoring {}", generated.display()),
             source,
         };
-        let a = side_features(&self.model, generated, &self.extract, &self.device, |_, _| {})
-            .map_err(eval)?;
+        let a = side_features(
+            &self.model,
+            generated,
+            &self.extract,
+            &self.device,
+            |_, _| {},
+        )
+        .map_err(eval)?;
         let fid = frechet_distance(
             &Statistics::from_features(&a.features).map_err(eval)?,
             &Statistics::from_features(&self.reference.features).map_err(eval)?,

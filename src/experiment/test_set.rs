@@ -24,8 +24,8 @@ pub fn prepare_test_images(
     limit: Option<usize>,
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<PathBuf>, ExperimentError> {
-    let mut inputs = collect_inputs(&[source.to_path_buf()])
-        .map_err(|e| ExperimentError::io(source, e))?;
+    let mut inputs =
+        collect_inputs(&[source.to_path_buf()]).map_err(|e| ExperimentError::io(source, e))?;
     if let Some(n) = limit {
         inputs.truncate(n);
     }
