@@ -52,12 +52,15 @@ fn tiny() -> TrainConfig {
     c
 }
 
+/// Whether a switch is on in a config.
+type Switch = fn(&TrainConfig) -> bool;
+
 /// Each preset flips exactly its own switch; `improved` flips all four; `tiny` composes with
 /// them in either order.
 #[test]
 fn presets_flip_one_switch_each_and_compose() {
     let base = tiny();
-    let cases: [(&str, fn(&TrainConfig) -> bool); 4] = [
+    let cases: [(&str, Switch); 4] = [
         ("instance_norm", |c| {
             c.cartoongan.generator.norm == NormKind::Instance
                 && c.cartoongan.discriminator.norm == NormKind::Instance

@@ -139,6 +139,8 @@ pub struct ContentLossConfig {
 }
 
 /// The frozen feature network (an enum so other networks plug in without a trait object).
+// One per model, built once: the ResNet variant's inline size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum FeatureNetwork<B: Backend> {
     /// VGG19 (with or without batch norm) up to conv4_4.
