@@ -1,6 +1,7 @@
 //! Where an experiment writes: `<out>/runs/<variant>/seed-<s>/` (training runs),
 //! `<out>/outputs/<variant>/seed-<s>/` (cartoonized test photos), `<out>/test-set/`
-//! (the test images as every variant sees them), `<out>/report/`.
+//! (the test images as every variant sees them), `<out>/tiny-train/` (`--scale tiny` only),
+//! `<out>/report/`.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,11 @@ impl Layout {
     /// The prepared test cartoons (the FID/KID reference).
     pub fn test_cartoons(&self) -> PathBuf {
         self.root.join("test-set").join("cartoons")
+    }
+
+    /// The small training copies of `--scale tiny` (`photos/`, `cartoons/`).
+    pub fn tiny_train(&self) -> PathBuf {
+        self.root.join("tiny-train")
     }
 
     /// Edge-smoothed training cartoons, shared by every run (keyed by content and size).

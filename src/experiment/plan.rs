@@ -156,6 +156,14 @@ impl ExperimentPlan {
         if self.seeds.is_empty() {
             return Err("`seeds` is empty: give at least one".into());
         }
+        if let Some(s) = self
+            .seeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| self.seeds[..i].contains(s).then_some(s))
+        {
+            return Err(format!("seed {s} appears twice in `seeds`"));
+        }
         if self.variants.is_empty() {
             return Err("no [[variant]]".into());
         }

@@ -124,7 +124,21 @@ where
     let out = std::path::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
     let layout = Layout::new(&out);
     check_data(&plan, &plan_path)?;
-    let runs = plan_runs(&plan, &plan_path, options, &layout)?;
+    let mut runs = plan_runs(&plan, &plan_path, options, &layout)?;
+    if let (Some(limit), Some(first)) = (options.scale.train_limit(), runs.first()) {
+        // Small square copies at the load size, made once, read by every tiny run.
+        let size = first.config.data.load_size as u32;
+        let dir = layout.tiny_train();
+        let mut warn = |m: String| log(&format!("warning: {m}"));
+        let photos = dir.join("photos");
+        let cartoons = dir.join("cartoons");
+        prepare_test_images(&plan.data.train_photos, &photos, size, Some(limit), &mut warn)?;
+        prepare_test_images(&plan.data.train_cartoons, &cartoons, size, Some(limit), &mut warn)?;
+        for run in &mut runs {
+            run.config.data.photos = photos.clone();
+            run.config.data.cartoons = cartoons.clone();
+        }
+    }
     let crop = runs.first().map_or(256, |r| r.config.data.crop_size);
     if let Some(r) = runs.iter().find(|r| r.config.data.crop_size != crop) {
         return Err(ExperimentError::Field {

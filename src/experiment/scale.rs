@@ -13,7 +13,8 @@ pub enum Scale {
     #[default]
     Full,
     /// The `tiny` preset (64² crops, narrow networks, random feature-network weights),
-    /// [`TINY_EPOCHS`] epochs of [`TINY_STEPS_PER_EPOCH`] steps, the first
+    /// [`TINY_EPOCHS`] epochs of [`TINY_STEPS_PER_EPOCH`] steps on [`TINY_TRAIN_IMAGES`]
+    /// training images per domain, the first
     /// [`TINY_SEEDS`] seeds, [`TINY_TEST_PHOTOS`] test photos and [`TINY_TEST_CARTOONS`]
     /// test cartoons, [`TINY_FID_DIMS`]-dimensional Inception features.
     Tiny,
@@ -29,6 +30,9 @@ pub const TINY_SEEDS: usize = 2;
 pub const TINY_TEST_PHOTOS: usize = 4;
 /// Test cartoons scored against at tiny scale.
 pub const TINY_TEST_CARTOONS: usize = 8;
+/// Training photos and cartoons used at tiny scale (copied small into `<out>/tiny-train/`,
+/// so a tiny run does not decode a full-size data set).
+pub const TINY_TRAIN_IMAGES: usize = 8;
 /// Inception feature dimensions at tiny scale (the first block only: fast).
 pub const TINY_FID_DIMS: usize = 64;
 
@@ -72,6 +76,14 @@ impl Scale {
         match self {
             Self::Full => seeds.to_vec(),
             Self::Tiny => seeds.iter().copied().take(TINY_SEEDS).collect(),
+        }
+    }
+
+    /// At most this many training images per domain (`None`: all, read in place).
+    pub fn train_limit(self) -> Option<usize> {
+        match self {
+            Self::Full => None,
+            Self::Tiny => Some(TINY_TRAIN_IMAGES),
         }
     }
 
