@@ -166,6 +166,13 @@ fn shipped_plan_runs_tiny_end_to_end_and_reuses_finished_runs() {
     ] {
         assert!(variants.iter().any(|n| n == v), "shipped plan lacks {v}");
     }
+    if MODELS.contains(&"cyclegan") {
+        assert_eq!(
+            variants.len(),
+            9,
+            "the whole shipped plan runs once CycleGAN is registered"
+        );
+    }
     let out = tmp.path().join("exp");
     let n_runs = variants.len() * 2;
 

@@ -132,8 +132,20 @@ where
         let mut warn = |m: String| log(&format!("warning: {m}"));
         let photos = dir.join("photos");
         let cartoons = dir.join("cartoons");
-        prepare_test_images(&plan.data.train_photos, &photos, size, Some(limit), &mut warn)?;
-        prepare_test_images(&plan.data.train_cartoons, &cartoons, size, Some(limit), &mut warn)?;
+        prepare_test_images(
+            &plan.data.train_photos,
+            &photos,
+            size,
+            Some(limit),
+            &mut warn,
+        )?;
+        prepare_test_images(
+            &plan.data.train_cartoons,
+            &cartoons,
+            size,
+            Some(limit),
+            &mut warn,
+        )?;
         for run in &mut runs {
             run.config.data.photos = photos.clone();
             run.config.data.cartoons = cartoons.clone();
