@@ -212,6 +212,7 @@ fn report_markdown(
     plan_path: &Path,
     scale: Scale,
     runs: &[RunRecord],
+    table: Option<&str>,
     curves: &[String],
 ) -> String {
     let mut s = String::new();
@@ -233,6 +234,9 @@ fn report_markdown(
         seeds.join(", ")
     );
     let _ = writeln!(s, "## Results\n");
+    if let Some(t) = table {
+        let _ = writeln!(s, "Mean ± 95% CI over seeds (lower is better):\n\n{t}");
+    }
     let _ = writeln!(
         s,
         "[results.md](results.md) (table and every run), [results.csv](results.csv) (one row \
