@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
 /// CPU backend used for inference and tests.
 pub type Cpu = burn::backend::Flex;
 /// CPU backend with automatic differentiation, for training.
@@ -99,6 +101,62 @@ pub fn cuda_device(index: usize) -> Result<burn::backend::cuda::CudaDevice, Devi
     Ok(burn::backend::cuda::CudaDevice::new(index))
 }
 
+/// Work written once for any inference backend, run on the one `--device` picked
+/// (see [`DeviceChoice::run`]): a generic method stands in for the generic closure Rust lacks.
+pub trait BackendTask {
+    /// What the work returns.
+    type Output;
+    /// Runs the work on backend `B` and its `device`.
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Like [`BackendTask`], for work that needs gradients (training).
+pub trait AutodiffBackendTask {
+    /// What the work returns.
+    type Output;
+    /// Runs the work on autodiff backend `B` and its `device`.
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+impl DeviceChoice {
+    /// Runs `task` on [`Cpu`] or, for `cuda:N`, on [`Cuda`] after checking that the driver
+    /// and the device are there (a clear error instead of burn's panic).
+    pub fn run<T: BackendTask>(self, task: T) -> Result<T::Output, DeviceError> {
+        match self {
+            DeviceChoice::Cpu => Ok(task.run::<Cpu>(Default::default())),
+            DeviceChoice::Cuda(index) => {
+                #[cfg(feature = "cuda")]
+                {
+                    Ok(task.run::<Cuda>(cuda_device(index)?))
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    let _ = task;
+                    check_cuda(index).and(Err(DeviceError::NotBuilt))
+                }
+            }
+        }
+    }
+
+    /// Runs `task` on [`CpuAutodiff`] or, for `cuda:N`, on [`CudaAutodiff`].
+    pub fn run_autodiff<T: AutodiffBackendTask>(self, task: T) -> Result<T::Output, DeviceError> {
+        match self {
+            DeviceChoice::Cpu => Ok(task.run::<CpuAutodiff>(Default::default())),
+            DeviceChoice::Cuda(index) => {
+                #[cfg(feature = "cuda")]
+                {
+                    Ok(task.run::<CudaAutodiff>(cuda_device(index)?))
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    let _ = task;
+                    check_cuda(index).and(Err(DeviceError::NotBuilt))
+                }
+            }
+        }
+    }
+}
+
 #[cfg(feature = "cuda")]
 mod cuda_probe {
     /// Loads libcuda and asks it for the number of devices.
@@ -130,6 +188,7 @@ mod cuda_probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::ElementConversion;
 
     #[test]
     fn device_names_parse() {
@@ -151,5 +210,33 @@ mod tests {
     fn cuda_without_the_feature_says_how_to_build_it() {
         let err = check_cuda(0).unwrap_err().to_string();
         assert!(err.contains("--features cuda"), "{err}");
+        let err = DeviceChoice::Cuda(0).run(SumOnes(3)).unwrap_err().to_string();
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+
+    /// Sums a tensor of `n` ones on the chosen backend.
+    struct SumOnes(usize);
+
+    impl BackendTask for SumOnes {
+        type Output = (String, f32);
+        fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+            let t = burn::tensor::Tensor::<B, 1>::ones([self.0], &device);
+            (B::name(&device), t.sum().into_scalar().elem::<f32>())
+        }
+    }
+
+    impl AutodiffBackendTask for SumOnes {
+        type Output = bool;
+        fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+            B::ad_enabled(&device)
+        }
+    }
+
+    #[test]
+    fn the_cpu_choice_runs_the_task_on_the_cpu_backends() {
+        let (name, sum) = DeviceChoice::Cpu.run(SumOnes(5)).unwrap();
+        assert_eq!(sum, 5.0);
+        assert_eq!(name, Cpu::name(&Default::default()));
+        assert!(DeviceChoice::Cpu.run_autodiff(SumOnes(1)).unwrap());
     }
 }

@@ -221,7 +221,6 @@ pub fn run_batch(
                 on_progress(finished, &job.input);
             })
         };
-        let mut sent = 0usize;
         for (job, decoded) in decoded_rx {
             match decoded {
                 Ok(img) => {
@@ -234,11 +233,9 @@ pub fn run_batch(
                     );
                     let out = DecodedImage { rgb, ..img };
                     let _ = encode_tx.send((job, out));
-                    sent += 1;
                 }
                 Err(e) => {
                     let _ = done_tx.send((job, Err(e.to_string())));
-                    sent += 1;
                 }
             }
             while drain(&mut summary, false).is_some() {}
@@ -246,7 +243,6 @@ pub fn run_batch(
         drop(encode_tx);
         drop(done_tx);
         while drain(&mut summary, true).is_some() {}
-        let _ = sent;
     });
     summary.seconds = start.elapsed().as_secs_f64();
     summary

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use toongan::backend::Cpu;
+use burn::tensor::backend::Backend;
+use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
+use toongan::model::GeneratorConfig;
 use toongan::weights::{Style, StyleRegistry, load_generator, load_published_generator};
 
 /// Arguments of `toongan cartoonize`.
@@ -45,36 +47,60 @@ pub struct CartoonizeArgs {
     /// Skip inputs whose output file already exists (resume an interrupted batch).
     #[arg(long)]
     skip_existing: bool,
-    /// Inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
+    /// Where the generator runs: cpu, cuda or cuda:N (CUDA needs a build with
+    /// --features cuda).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+    /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).
     #[arg(long, default_value = "fast", hide = true, value_parser = ["fast", "burn"])]
     engine: String,
 }
 
-/// Wraps a burn generator in the chosen engine.
-fn translator(
-    g: toongan::model::Generator<Cpu>,
-    config: &toongan::model::GeneratorConfig,
-    engine: &str,
-) -> anyhow::Result<Box<dyn Translator>> {
-    Ok(if engine == "burn" {
-        Box::new(BurnTranslator::new(g, config, Default::default()))
-    } else {
-        Box::new(CpuGenerator::from_generator(&g, config)?)
-    })
+/// Where the generator's weights come from.
+enum GeneratorSource {
+    /// A generator trained with toongan (safetensors with its config).
+    Trained(PathBuf),
+    /// A published style's folder of `.npy` files.
+    Published(PathBuf),
+}
+
+impl GeneratorSource {
+    fn load<B: Backend>(
+        &self,
+        device: &B::Device,
+    ) -> anyhow::Result<(toongan::model::Generator<B>, GeneratorConfig)> {
+        Ok(match self {
+            GeneratorSource::Trained(path) => load_generator::<B>(path, device)?,
+            GeneratorSource::Published(dir) => (
+                load_published_generator::<B>(dir, device)?,
+                GeneratorConfig::published(),
+            ),
+        })
+    }
+}
+
+/// Loads the generator on the chosen burn backend and wraps it as a translator.
+struct BurnTranslatorTask<'a>(&'a GeneratorSource);
+
+impl BackendTask for BurnTranslatorTask<'_> {
+    type Output = anyhow::Result<Box<dyn Translator>>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let (g, config) = self.0.load::<B>(&device)?;
+        Ok(Box::new(BurnTranslator::new(g, &config, device)))
+    }
 }
 
 pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
     }
-    let device = Default::default();
-    let (translator, tag): (Box<dyn Translator>, String) = match &args.model {
-        Some(path) => {
-            let path = toongan::weights::checkpoint::resolve_generator_path(path)?;
-            let (g, config) = load_generator::<Cpu>(&path, &device)?;
-            (translator(g, &config, &args.engine)?, "cartoon".to_string())
-        }
+    let (source, tag) = match &args.model {
+        Some(path) => (
+            GeneratorSource::Trained(toongan::weights::checkpoint::resolve_generator_path(path)?),
+            "cartoon".to_string(),
+        ),
         None => {
             let style: Style = args.style.parse()?;
             let mut registry = StyleRegistry {
@@ -82,14 +108,18 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
                 ..StyleRegistry::default()
             };
             registry.allow_download = !args.offline;
-            let dir = registry.locate(style)?;
-            let g = load_published_generator::<Cpu>(&dir, &device)?;
-            let config = toongan::model::GeneratorConfig::published();
             (
-                translator(g, &config, &args.engine)?,
+                GeneratorSource::Published(registry.locate(style)?),
                 style.name().to_string(),
             )
         }
+    };
+    let translator: Box<dyn Translator> = match args.device {
+        DeviceChoice::Cpu if args.engine == "fast" => {
+            let (g, config) = source.load::<Cpu>(&Default::default())?;
+            Box::new(CpuGenerator::from_generator(&g, &config)?)
+        }
+        device => device.run(BurnTranslatorTask(&source))??,
     };
     let inputs = collect_inputs(&args.inputs)?;
     if inputs.is_empty() {

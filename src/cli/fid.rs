@@ -1,15 +1,14 @@
 //! `toongan fid`: Fréchet Inception Distance between two image folders or statistics files,
 //! the number pytorch-fid gives; or `--save-stats` to write a folder's statistics.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
-use toongan::eval::{ExtractOptions, Side, Statistics, frechet_distance, read_stats, write_stats};
-use toongan::weights::fid_inception::FID_WEIGHTS_ENV;
+use toongan::eval::{Side, Statistics, frechet_distance, read_stats, write_stats};
 
-use super::eval_common::{folder_features, model};
+use super::eval_common::InceptionArgs;
 
 /// Arguments of `toongan fid`.
 #[derive(Debug, Args)]
@@ -21,62 +20,49 @@ pub struct FidArgs {
     /// Write the statistics (mu, sigma) of folder A to the `.npz` B instead of comparing.
     #[arg(long)]
     save_stats: bool,
-    /// pytorch-fid's Inception weights, pt_inception-2015-12-05-6726825d.pth.
-    #[arg(long, env = FID_WEIGHTS_ENV)]
-    weights: Option<PathBuf>,
-    /// Feature dimensions: 2048 (standard), 768, 192 or 64.
-    #[arg(long, default_value_t = 2048)]
-    dims: usize,
-    /// Images per network batch.
-    #[arg(long, default_value_t = 50)]
-    batch_size: usize,
-    /// Threads decoding images (default: one per core).
-    #[arg(long)]
-    workers: Option<usize>,
+    #[command(flatten)]
+    inception: InceptionArgs,
 }
 
 pub fn run(args: FidArgs) -> anyhow::Result<ExitCode> {
-    let mut extract = ExtractOptions {
-        dims: args.dims,
-        batch_size: args.batch_size,
-        ..Default::default()
-    };
-    if let Some(w) = args.workers {
-        extract.workers = w;
-    }
+    let dims = args.inception.dims;
     if args.save_stats {
         let (dir, out) = (&args.paths[0], &args.paths[1]);
         if !dir.is_dir() {
             bail!("{} is not a folder of images", dir.display());
         }
-        let net = model(args.weights.as_ref(), args.dims)?;
-        let ex = folder_features(&net, dir, &extract)?;
-        warn_few(dir, ex.paths.len(), args.dims);
+        let ex = args.inception.folder_features(&[dir])?.remove(0);
+        warn_few(dir, ex.paths.len(), dims);
         let stats = Statistics::from_features(&ex.features)?;
         write_stats(out, &stats)?;
         eprintln!(
-            "wrote {} ({} images, {} dims)",
+            "wrote {} ({} images, {dims} dims)",
             out.display(),
             ex.paths.len(),
-            args.dims
         );
         return Ok(ExitCode::SUCCESS);
     }
     let sides: Vec<Side> = args.paths.iter().map(|p| Side::from_path(p)).collect();
-    let needs_model = sides.iter().any(|s| matches!(s, Side::Folder(_)));
-    let net = if needs_model {
-        Some(model(args.weights.as_ref(), args.dims)?)
+    let folders: Vec<&Path> = sides
+        .iter()
+        .filter_map(|s| match s {
+            Side::Folder(dir) => Some(dir.as_path()),
+            Side::Stats(_) => None,
+        })
+        .collect();
+    let mut features = if folders.is_empty() {
+        Vec::new()
     } else {
-        None
-    };
+        args.inception.folder_features(&folders)?
+    }
+    .into_iter();
     let mut stats = Vec::with_capacity(2);
     for side in &sides {
         stats.push(match side {
             Side::Stats(path) => read_stats(path)?,
             Side::Folder(dir) => {
-                let net = net.as_ref().expect("model loaded for folders");
-                let ex = folder_features(net, dir, &extract)?;
-                warn_few(dir, ex.paths.len(), args.dims);
+                let ex = features.next().context("features of every folder")?;
+                warn_few(dir, ex.paths.len(), dims);
                 Statistics::from_features(&ex.features)?
             }
         });
@@ -87,7 +73,7 @@ pub fn run(args: FidArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// FID's covariance is singular with fewer images than dimensions.
-fn warn_few(dir: &std::path::Path, n: usize, dims: usize) {
+fn warn_few(dir: &Path, n: usize, dims: usize) {
     if n < dims {
         eprintln!(
             "warning: {} has {n} images, fewer than the {dims} feature dimensions: its covariance \

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use toongan::eval::{EvalError, ExtractOptions, KidOptions, Side, kid};
-use toongan::weights::fid_inception::FID_WEIGHTS_ENV;
+use toongan::eval::{EvalError, KidOptions, Side, kid};
 
-use super::eval_common::{folder_features, model};
+use super::eval_common::InceptionArgs;
 
 /// Arguments of `toongan kid`.
 #[derive(Debug, Args)]
@@ -16,15 +15,8 @@ pub struct KidArgs {
     /// Two image folders.
     #[arg(num_args = 2, required = true, value_names = ["A", "B"])]
     paths: Vec<PathBuf>,
-    /// pytorch-fid's Inception weights, pt_inception-2015-12-05-6726825d.pth.
-    #[arg(long, env = FID_WEIGHTS_ENV)]
-    weights: Option<PathBuf>,
-    /// Feature dimensions: 2048 (standard), 768, 192 or 64.
-    #[arg(long, default_value_t = 2048)]
-    dims: usize,
-    /// Images per network batch.
-    #[arg(long, default_value_t = 50)]
-    batch_size: usize,
+    #[command(flatten)]
+    inception: InceptionArgs,
     /// Number of random subsets.
     #[arg(long, default_value_t = 100)]
     subsets: usize,
@@ -42,14 +34,10 @@ pub fn run(args: KidArgs) -> anyhow::Result<ExitCode> {
             return Err(EvalError::KidNeedsImages(path).into());
         }
     }
-    let extract = ExtractOptions {
-        dims: args.dims,
-        batch_size: args.batch_size,
-        ..Default::default()
-    };
-    let net = model(args.weights.as_ref(), args.dims)?;
-    let a = folder_features(&net, &args.paths[0], &extract)?;
-    let b = folder_features(&net, &args.paths[1], &extract)?;
+    let mut both = args
+        .inception
+        .folder_features(&[&args.paths[0], &args.paths[1]])?;
+    let (b, a) = (both.remove(1), both.remove(0));
     let options = KidOptions {
         subsets: args.subsets,
         subset_size: args.subset_size,

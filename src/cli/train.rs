@@ -1,12 +1,13 @@
 //! `toongan train`: trains a GAN on unpaired photo and cartoon folders, or resumes a run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use toongan::backend::CpuAutodiff;
+use burn::tensor::backend::AutodiffBackend;
+use toongan::backend::{AutodiffBackendTask, CpuAutodiff, DeviceChoice};
 use toongan::train::data::run_smoothing;
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 
@@ -57,6 +58,10 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Where to train: cpu, cuda or cuda:N (CUDA needs a build with --features cuda). Not
+    /// part of the run's config: a run can resume on another device.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
 }
 
 fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
@@ -110,19 +115,43 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
 /// Runs `toongan train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (config, run_dir) = resolve(&args)?;
-    let device = Default::default();
-    let smoothing = run_smoothing(&config.data, &run_dir);
-    let trainer = Trainer::<CpuAutodiff>::new(config, &run_dir, device, smoothing);
-    let stop = trainer.stop.clone();
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!("\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
-    match trainer.run()? {
+    let outcome = args.device.run_autodiff(TrainTask {
+        config,
+        run_dir: &run_dir,
+    })??;
+    report(outcome, &run_dir)
+}
+
+/// Builds the trainer on the chosen backend, wires Ctrl-C to its stop flag, and runs it.
+struct TrainTask<'a> {
+    config: TrainConfig,
+    run_dir: &'a Path,
+}
+
+impl AutodiffBackendTask for TrainTask<'_> {
+    type Output = anyhow::Result<RunOutcome>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        let smoothing = run_smoothing(&self.config.data, self.run_dir);
+        let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
+        let stop = trainer.stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)"
+            );
+        })
+        .context("cannot install the Ctrl-C handler")?;
+        Ok(trainer.run()?)
+    }
+}
+
+/// Tells the user how the run ended and what to do next.
+fn report(outcome: RunOutcome, run_dir: &Path) -> anyhow::Result<ExitCode> {
+    match outcome {
         RunOutcome::Finished { steps, checkpoint } => {
             eprintln!(
                 "finished after {steps} steps; checkpoint {}; cartoonize with: toongan cartoonize --model {} PHOTO",

@@ -57,7 +57,7 @@ impl TilePlan {
         self.xs.len() * self.ys.len()
     }
 
-    /// Whether the plan is a single tile covering the image.
+    /// Whether the plan has no tiles (only for an image with a zero side).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
