@@ -74,7 +74,10 @@ impl Options {
 }
 
 /// The published shinkai generator on backend `B`, or `None` when its weights are absent.
-fn published<B: Backend>(weights_dir: &Option<PathBuf>, device: &B::Device) -> Option<Generator<B>> {
+fn published<B: Backend>(
+    weights_dir: &Option<PathBuf>,
+    device: &B::Device,
+) -> Option<Generator<B>> {
     let registry = StyleRegistry {
         weights_dir: weights_dir.clone(),
         allow_download: false,
@@ -345,8 +348,10 @@ fn main() -> anyhow::Result<()> {
                 "generator {w}x{h} on {dev} vs CPU engine: max {max} levels, {over} values off by more than 1 -> {}",
                 if ok { "ok" } else { "FAILED" }
             );
-            rows.push(json!({"check": "generator vs cpu", "device": dev, "image": format!("{w}x{h}"),
-                "max_levels": max, "values_over_1": over, "ok": ok}));
+            rows.push(
+                json!({"check": "generator vs cpu", "device": dev, "image": format!("{w}x{h}"),
+                "max_levels": max, "values_over_1": over, "ok": ok}),
+            );
         }
     }
 
@@ -364,8 +369,10 @@ fn main() -> anyhow::Result<()> {
         "tiny train step on {dev} vs CPU: losses rel {loss_err:.2e}, weights rel {weight_err:.2e} (worst {worst}) -> {}",
         if ok { "ok" } else { "FAILED" }
     );
-    rows.push(json!({"check": "train step vs cpu", "device": dev, "loss_rel": loss_err,
-        "weight_rel": weight_err, "worst": worst, "ok": ok}));
+    rows.push(
+        json!({"check": "train step vs cpu", "device": dev, "loss_rel": loss_err,
+        "weight_rel": weight_err, "worst": worst, "ok": ok}),
+    );
 
     // 3. Timings.
     let (sizes, batches, train_size, train_batch) = if o.quick {
@@ -373,7 +380,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         (vec![256, 1024], vec![1, 8], 256, 8)
     };
-    let mut table = String::from("| device | work | batch | size | median s | images/s |\n|---|---|---:|---:|---:|---:|\n");
+    let mut table = String::from(
+        "| device | work | batch | size | median s | images/s |\n|---|---|---:|---:|---:|---:|\n",
+    );
     for &size in &sizes {
         for &batch in &batches {
             let s = o.device.run(TimeForward {
@@ -386,8 +395,10 @@ fn main() -> anyhow::Result<()> {
                 "| {dev} | generator forward | {batch} | {size} | {s:.4} | {:.1} |\n",
                 batch as f64 / s
             );
-            rows.push(json!({"timing": "generator forward", "device": dev, "batch": batch,
-                "size": size, "median_s": s}));
+            rows.push(
+                json!({"timing": "generator forward", "device": dev, "batch": batch,
+                "size": size, "median_s": s}),
+            );
         }
     }
     let s = o.device.run_autodiff(TimeTrainStep {
@@ -399,8 +410,10 @@ fn main() -> anyhow::Result<()> {
         "| {dev} | CartoonGAN train step | {train_batch} | {train_size} | {s:.4} | {:.1} |\n",
         train_batch as f64 / s
     );
-    rows.push(json!({"timing": "cartoongan train step", "device": dev, "batch": train_batch,
-        "size": train_size, "median_s": s}));
+    rows.push(
+        json!({"timing": "cartoongan train step", "device": dev, "batch": train_batch,
+        "size": train_size, "median_s": s}),
+    );
     println!("{table}");
     if let Some(path) = &o.json {
         let text: String = rows.iter().map(|r| format!("{r}\n")).collect();

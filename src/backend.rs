@@ -210,7 +210,10 @@ mod tests {
     fn cuda_without_the_feature_says_how_to_build_it() {
         let err = check_cuda(0).unwrap_err().to_string();
         assert!(err.contains("--features cuda"), "{err}");
-        let err = DeviceChoice::Cuda(0).run(SumOnes(3)).unwrap_err().to_string();
+        let err = DeviceChoice::Cuda(0)
+            .run(SumOnes(3))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--features cuda"), "{err}");
     }
 

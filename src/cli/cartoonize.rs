@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use burn::tensor::backend::Backend;
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, TileOptions, Translator, collect_inputs, plan_outputs, run_batch,

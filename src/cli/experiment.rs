@@ -1,13 +1,17 @@
 //! `toongan experiment`: runs an experiment plan (train every variant × seed, cartoonize,
 //! score, report).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use toongan::experiment::{ExperimentError, RunStatus, RunnerOptions, Scale, run_experiment};
+use toongan::backend::{AutodiffBackendTask, DeviceChoice};
+use toongan::experiment::{
+    ExperimentError, ExperimentSummary, RunStatus, RunnerOptions, Scale, run_experiment,
+};
 
 /// Arguments of `toongan experiment`.
 #[derive(Debug, Args)]
@@ -27,9 +31,10 @@ pub struct ExperimentArgs {
     /// plan's eval.fid_weights and $TOONGAN_FID_WEIGHTS.
     #[arg(long)]
     fid_weights: Option<PathBuf>,
-    /// Device: cpu, or cuda / cuda:N (with a build that has --features cuda).
+    /// Where to train and score: cpu, cuda or cuda:N (CUDA needs a build with --features
+    /// cuda). Not part of the runs' configs: an experiment can resume on another device.
     #[arg(long, default_value = "cpu")]
-    device: toongan::backend::DeviceChoice,
+    device: DeviceChoice,
     /// Hide the per-run training progress bars.
     #[arg(long)]
     quiet: bool,
@@ -53,27 +58,10 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         eprintln!("\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)");
     })
     .context("cannot install the Ctrl-C handler")?;
-    let mut log = |line: &str| eprintln!("{line}");
-    let result = match args.device {
-        toongan::backend::DeviceChoice::Cpu => run_experiment::<toongan::backend::CpuAutodiff>(
-            &args.plan,
-            &options,
-            &Default::default(),
-            &mut log,
-        ),
-        #[cfg(feature = "cuda")]
-        toongan::backend::DeviceChoice::Cuda(index) => {
-            let device = toongan::backend::cuda_device(index)?;
-            run_experiment::<toongan::backend::CudaAutodiff>(
-                &args.plan, &options, &device, &mut log,
-            )
-        }
-        #[cfg(not(feature = "cuda"))]
-        toongan::backend::DeviceChoice::Cuda(index) => {
-            toongan::backend::check_cuda(index)?;
-            unreachable!("check_cuda fails without the cuda feature")
-        }
-    };
+    let result = args.device.run_autodiff(ExperimentTask {
+        plan: &args.plan,
+        options: &options,
+    })?;
     let summary = match result {
         Err(e @ ExperimentError::Interrupted { .. }) => {
             eprintln!("{e}");
@@ -91,6 +79,22 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         summary.report_dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment, written once for any autodiff backend; `--device` picks it.
+struct ExperimentTask<'a> {
+    plan: &'a Path,
+    options: &'a RunnerOptions,
+}
+
+impl AutodiffBackendTask for ExperimentTask<'_> {
+    type Output = Result<ExperimentSummary, ExperimentError>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        run_experiment::<B>(self.plan, self.options, &device, &mut |line: &str| {
+            eprintln!("{line}")
+        })
+    }
 }
 
 /// `experiments/out/<plan name>[-tiny]` beside the plan.

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
-use clap::Args;
 use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
 use toongan::backend::{AutodiffBackendTask, CpuAutodiff, DeviceChoice};
 use toongan::train::data::run_smoothing;
 use toongan::train::{RunOutcome, TrainConfig, Trainer};

@@ -61,9 +61,10 @@ pub fn write_report(
         plot_losses(&path, &records).map_err(|e| ExperimentError::io(&path, e))?;
         curves.push(v.name.clone());
     }
+    let summary = (!plan.metrics.is_empty()).then(|| table.to_markdown(4));
     write(
         "report.md",
-        &report_markdown(plan, plan_path, scale, runs, &curves),
+        &report_markdown(plan, plan_path, scale, runs, summary.as_deref(), &curves),
     )?;
     Ok(())
 }
