@@ -4,6 +4,7 @@
 mod bench;
 mod cartoonize;
 mod eval_common;
+mod experiment;
 mod fid;
 mod kid;
 mod smooth;
@@ -39,6 +40,8 @@ enum Command {
     Kid(kid::KidArgs),
     /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
     Smooth(smooth::SmoothArgs),
+    /// Run an experiment plan: train every variant and seed, cartoonize, score, report.
+    Experiment(experiment::ExperimentArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -52,5 +55,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Fid(args) => fid::run(args),
         Command::Kid(args) => kid::run(args),
         Command::Smooth(args) => smooth::run(args),
+        Command::Experiment(args) => experiment::run(args),
     }
 }

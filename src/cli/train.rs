@@ -33,10 +33,12 @@ pub struct TrainArgs {
     /// TOML config file; every field can also be set with --set.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Named preset applied after --config: "tiny" (64² crops, narrow nets; for tests and a
-    /// first try on a laptop).
+    /// Named preset applied after --config (repeatable, applied in order): "tiny" (64² crops,
+    /// narrow nets; for tests and a first try on a laptop), "improved" (the improved
+    /// CartoonGAN: all four switches), or one switch alone: "instance_norm", "leaky_relu",
+    /// "resnet_content", "lsgan". `--preset tiny --preset improved` composes both.
     #[arg(long)]
-    preset: Option<String>,
+    preset: Vec<String>,
     /// Total epochs (train.epochs).
     #[arg(long)]
     epochs: Option<usize>,
@@ -75,7 +77,7 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
             (config, out)
         }
     };
-    if let Some(preset) = &args.preset {
+    for preset in &args.preset {
         config.apply_preset(preset)?;
     }
     if let Some(m) = &args.model {

@@ -22,6 +22,9 @@ pub struct ExperimentPlan {
     pub metrics: Vec<String>,
     /// Data folders.
     pub data: DataFolders,
+    /// How the metrics are computed.
+    #[serde(default)]
+    pub eval: EvalSettings,
     /// Overrides applied to every variant before its own (e.g. epochs).
     #[serde(default)]
     pub defaults: toml::Table,
@@ -45,6 +48,32 @@ pub struct DataFolders {
     pub test_cartoons: PathBuf,
 }
 
+/// How FID and KID are computed (pytorch-fid's Inception, torch-fidelity's KID).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSettings {
+    /// Inception feature dimensions: 2048 (the standard FID), 768, 192 or 64.
+    pub dims: usize,
+    /// pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`; unset looks at
+    /// `$TOONGAN_FID_WEIGHTS`, then the user cache. Relative to the plan's folder.
+    pub fid_weights: Option<PathBuf>,
+    /// KID: number of random subsets.
+    pub kid_subsets: usize,
+    /// KID: subset size (smaller sets use all their images).
+    pub kid_subset_size: usize,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        Self {
+            dims: 2048,
+            fid_weights: None,
+            kid_subsets: 100,
+            kid_subset_size: 1000,
+        }
+    }
+}
+
 /// One model configuration to train and compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +85,10 @@ pub struct Variant {
     /// What the variant tests, for the report.
     #[serde(default)]
     pub description: String,
+    /// Named presets of `toongan train --preset` (e.g. `["improved"]`), applied before the
+    /// plan's defaults and the variant's overrides.
+    #[serde(default)]
+    pub presets: Vec<String>,
     /// Training config overrides (any field of the model's config).
     #[serde(default)]
     pub overrides: toml::Table,
@@ -101,6 +134,9 @@ impl ExperimentPlan {
             message,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(w) = plan.eval.fid_weights.as_mut().filter(|w| w.is_relative()) {
+            *w = base.join(&*w);
+        }
         let d = &mut plan.data;
         for p in [
             &mut d.train_photos,
@@ -120,6 +156,14 @@ impl ExperimentPlan {
         if self.seeds.is_empty() {
             return Err("`seeds` is empty: give at least one".into());
         }
+        if let Some(s) = self
+            .seeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| self.seeds[..i].contains(s).then_some(s))
+        {
+            return Err(format!("seed {s} appears twice in `seeds`"));
+        }
         if self.variants.is_empty() {
             return Err("no [[variant]]".into());
         }
@@ -138,6 +182,12 @@ impl ExperimentPlan {
             if !names.insert(&v.name) {
                 return Err(format!("variant '{}' appears twice", v.name));
             }
+        }
+        if !crate::model::inception::FID_DIMS.contains(&self.eval.dims) {
+            return Err(format!(
+                "eval.dims = {} is not supported: use 64, 192, 768 or 2048",
+                self.eval.dims
+            ));
         }
         if let Some(m) = self
             .metrics

@@ -11,9 +11,18 @@ pub enum Activation {
     Relu,
     /// `max(x, slope * x)`; the improved CartoonGAN's choice.
     LeakyRelu {
-        /// Negative slope, e.g. 0.2.
+        /// Negative slope; [`DEFAULT_LEAKY_SLOPE`] when a config leaves it out, so
+        /// `activation.kind = "leaky_relu"` alone switches it on.
+        #[serde(default = "default_leaky_slope")]
         slope: f64,
     },
+}
+
+/// Negative slope of the LeakyReLU when a config names the kind without a slope.
+pub const DEFAULT_LEAKY_SLOPE: f64 = 0.2;
+
+fn default_leaky_slope() -> f64 {
+    DEFAULT_LEAKY_SLOPE
 }
 
 impl Activation {

@@ -9,6 +9,9 @@ use super::TrainError;
 use super::cartoongan::CartoonGanConfig;
 use super::content_loss::FeatureNetKind;
 use super::cyclegan::CycleGanConfig;
+use super::gan_loss::GanLossKind;
+use crate::model::activation::DEFAULT_LEAKY_SLOPE;
+use crate::model::{Activation, NormKind};
 
 /// How training images are read and augmented.
 #[derive(Config, Debug, PartialEq)]
@@ -126,8 +129,16 @@ pub struct TrainConfig {
     pub cyclegan: CycleGanConfig,
 }
 
-/// Named presets.
-pub const PRESETS: [&str; 1] = ["tiny"];
+/// Named presets. `tiny` only shrinks sizes and widths and the others only flip the improved
+/// CartoonGAN's switches, so they compose in any order (`--preset tiny --preset improved`).
+pub const PRESETS: [&str; 6] = [
+    "tiny",
+    "improved",
+    "instance_norm",
+    "leaky_relu",
+    "resnet_content",
+    "lsgan",
+];
 
 impl TrainConfig {
     /// Initialization epochs of this run: `train.init_epochs` if set, else the model's default.
@@ -226,11 +237,40 @@ impl TrainConfig {
                 c.generator = c.generator.clone().with_width(8).with_n_residual(2);
                 c.discriminator = c.discriminator.clone().with_width(8);
                 c.content.width = 16;
+                // The feature network is left as it is (VGG19 by default) so `tiny` composes
+                // with `resnet_content`; random weights either way.
                 c.content.weights = "random".into();
-                c.content.network = FeatureNetKind::Vgg19;
                 let c = &mut self.cyclegan;
                 c.generator = c.generator.clone().with_width(8).with_n_residual(2);
                 c.discriminator = c.discriminator.clone().with_width(8);
+                Ok(())
+            }
+            // The improved CartoonGAN: all four switches below.
+            "improved" => ["instance_norm", "leaky_relu", "resnet_content", "lsgan"]
+                .iter()
+                .try_for_each(|p| self.apply_preset(p)),
+            // Instance norm instead of batch norm in the generator and the discriminator.
+            "instance_norm" => {
+                let c = &mut self.cartoongan;
+                c.generator.norm = NormKind::Instance;
+                c.discriminator.norm = NormKind::Instance;
+                Ok(())
+            }
+            // LeakyReLU (slope 0.2) instead of ReLU in the generator.
+            "leaky_relu" => {
+                self.cartoongan.generator.activation = Activation::LeakyRelu {
+                    slope: DEFAULT_LEAKY_SLOPE,
+                };
+                Ok(())
+            }
+            // ResNet-101 `layer2` features for the content loss (the seed code's choice).
+            "resnet_content" => {
+                self.cartoongan.content.network = FeatureNetKind::RESNET101_LAYER2;
+                Ok(())
+            }
+            // Least-squares adversarial loss instead of BCE.
+            "lsgan" => {
+                self.cartoongan.gan_loss = GanLossKind::Lsgan;
                 Ok(())
             }
             other => Err(TrainError::Config {

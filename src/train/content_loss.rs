@@ -1,5 +1,6 @@
 //! CartoonGAN's content loss: ω·L1 between the feature maps of the photo and of the generated
-//! image (VGG19 conv4_4 in the paper), with the feature network frozen.
+//! image (VGG19 conv4_4 in the paper; a torchvision ResNet stage in the improved CartoonGAN),
+//! with the feature network frozen.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,10 @@ use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
 use crate::model::vgg::{VGG19_BN_FILE, VGG19_FILE, Vgg19Config, Vgg19Features, VggError};
+use crate::model::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
+use crate::weights::torchvision_resnet::{
+    ResnetWeightsError, load_torchvision_resnet, official_file_name,
+};
 
 /// How images in [-1, 1] are mapped before the feature network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,15 +26,93 @@ pub enum InputNormalization {
 }
 
 /// Which frozen network provides the features.
+///
+/// Written in configs as one string: `"vgg19"`, `"vgg19_bn"`, or `"resnet<depth>"` with an
+/// optional `_layer<N>` (`"resnet101"` = `"resnet101_layer2"`, the seed code's choice;
+/// `"resnet50_layer3"`), so `--set cartoongan.content.network=resnet18_layer1` switches alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "String")]
 pub enum FeatureNetKind {
     /// VGG19 conv4_4 (the paper).
     Vgg19,
     /// VGG19 with batch norm, conv4_4 (the seed code's choice).
     Vgg19Bn,
-    // TODO(issue 4): `Resnet { depth, layer }` once `model::resnet` exists; add a matching
-    // `FeatureNetwork::Resnet` variant and its arm in `FeatureNetwork::forward`.
+    /// torchvision ResNet-18/34/50/101, the output of `layer` (the improved CartoonGAN).
+    Resnet {
+        /// Which ResNet.
+        depth: ResnetDepth,
+        /// The stage whose output is compared (`layer2` by default).
+        layer: ResnetLayer,
+    },
+}
+
+impl FeatureNetKind {
+    /// The seed code's ResNet content features: ResNet-101 after `layer2`.
+    pub const RESNET101_LAYER2: Self = Self::Resnet {
+        depth: ResnetDepth::Resnet101,
+        layer: ResnetLayer::Layer2,
+    };
+}
+
+impl std::str::FromStr for FeatureNetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        match s {
+            "vgg19" => return Ok(Self::Vgg19),
+            "vgg19_bn" => return Ok(Self::Vgg19Bn),
+            _ => {}
+        }
+        let unknown = || {
+            format!(
+                "unknown feature network '{s}': use vgg19, vgg19_bn, resnet18, resnet34, \
+                 resnet50 or resnet101, optionally with _layer1 .. _layer4 (e.g. resnet101_layer2)"
+            )
+        };
+        if !s.starts_with("resnet") {
+            return Err(unknown());
+        }
+        let (depth, layer) = match s.split_once('_') {
+            Some((d, l)) => (d, l.parse::<ResnetLayer>().map_err(|_| unknown())?),
+            None => (s, ResnetLayer::Layer2),
+        };
+        let depth = depth.parse::<ResnetDepth>().map_err(|_| unknown())?;
+        Ok(Self::Resnet { depth, layer })
+    }
+}
+
+impl std::fmt::Display for FeatureNetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Vgg19 => f.write_str("vgg19"),
+            Self::Vgg19Bn => f.write_str("vgg19_bn"),
+            Self::Resnet { depth, layer } => write!(f, "{depth}_layer{}", layer.stages()),
+        }
+    }
+}
+
+impl TryFrom<String> for FeatureNetKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<FeatureNetKind> for String {
+    fn from(k: FeatureNetKind) -> String {
+        k.to_string()
+    }
+}
+
+/// Why the content loss's feature network cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureNetError {
+    /// The VGG19 weights are missing or unreadable.
+    #[error(transparent)]
+    Vgg(#[from] VggError),
+    /// The ResNet weights are missing or unreadable.
+    #[error(transparent)]
+    Resnet(#[from] ResnetWeightsError),
 }
 
 /// Settings of the content loss.
@@ -49,16 +132,21 @@ pub struct ContentLossConfig {
     /// file name of `network` in `$TOONGAN_WEIGHTS_DIR` or the current folder.
     #[config(default = "String::new()")]
     pub weights: String,
-    /// Width of the feature network (64 = real VGG19; smaller only with random weights).
+    /// Width of the VGG19 (64 = real VGG19; smaller only with random weights). ResNets are
+    /// always full width.
     #[config(default = 64)]
     pub width: usize,
 }
 
 /// The frozen feature network (an enum so other networks plug in without a trait object).
+// One per model, built once: the ResNet variant's inline size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum FeatureNetwork<B: Backend> {
     /// VGG19 (with or without batch norm) up to conv4_4.
     Vgg19(Vgg19Features<B>),
+    /// A torchvision ResNet up to the configured stage, batch norm frozen (running stats).
+    Resnet(Resnet<B>),
 }
 
 impl<B: Backend> FeatureNetwork<B> {
@@ -66,6 +154,7 @@ impl<B: Backend> FeatureNetwork<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match self {
             FeatureNetwork::Vgg19(net) => net.forward(x),
+            FeatureNetwork::Resnet(net) => net.forward(x),
         }
     }
 }
@@ -91,6 +180,7 @@ impl ContentLossConfig {
             match self.network {
                 FeatureNetKind::Vgg19 => VGG19_FILE,
                 FeatureNetKind::Vgg19Bn => VGG19_BN_FILE,
+                FeatureNetKind::Resnet { depth, .. } => official_file_name(depth),
             }
         } else {
             self.weights.as_str()
@@ -107,16 +197,29 @@ impl ContentLossConfig {
     }
 
     /// Builds the loss: loads the weights (or initialises them randomly) and freezes them.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<ContentLoss<B>, VggError> {
-        let vgg = Vgg19Config::new()
-            .with_batch_norm(self.network == FeatureNetKind::Vgg19Bn)
-            .with_width(self.width);
-        let net = match self.weights_path() {
-            None => vgg.init::<B>(device),
-            Some(path) => vgg.load::<B>(&path, device)?,
+    /// A missing file is an error naming the official file and its download address.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<ContentLoss<B>, FeatureNetError> {
+        let path = self.weights_path();
+        let network = match self.network {
+            FeatureNetKind::Vgg19 | FeatureNetKind::Vgg19Bn => {
+                let vgg = Vgg19Config::new()
+                    .with_batch_norm(self.network == FeatureNetKind::Vgg19Bn)
+                    .with_width(self.width);
+                FeatureNetwork::Vgg19(match path {
+                    None => vgg.init::<B>(device),
+                    Some(path) => vgg.load::<B>(&path, device)?,
+                })
+            }
+            FeatureNetKind::Resnet { depth, layer } => {
+                let resnet = ResnetConfig::new().with_depth(depth).with_output(layer);
+                FeatureNetwork::Resnet(match path {
+                    None => resnet.init::<B>(device),
+                    Some(path) => load_torchvision_resnet::<B>(&path, &resnet, device)?,
+                })
+            }
         };
         Ok(ContentLoss {
-            network: FeatureNetwork::Vgg19(net).no_grad(),
+            network: network.no_grad(),
             weight: self.weight,
             imagenet: self.normalization == InputNormalization::Imagenet,
         })

@@ -1,0 +1,84 @@
+//! The test images as every variant sees them: each test photo and test cartoon resized
+//! (short side) to the training crop size and centre-cropped, as PNG, so every variant
+//! cartoonizes the same pixels and FID/KID compare images of one size. Prepared once per
+//! experiment folder; a manifest of the sources and size tells when to prepare again.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use super::ExperimentError;
+use crate::cartoonize::collect_inputs;
+use crate::imageio::{decode_image, encode::to_u8, resize_center_crop};
+
+/// File listing the sources and size a prepared folder was made from.
+const MANIFEST: &str = "manifest.txt";
+
+/// The prepared copies of the images in `source` (recursive, sorted; the first `limit` if
+/// given), each `size`x`size`, in `dest` as `NNN_<stem>.png`. Unreadable images are
+/// skipped with a warning. Reuses `dest` when its manifest matches.
+pub fn prepare_test_images(
+    source: &Path,
+    dest: &Path,
+    size: u32,
+    limit: Option<usize>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<PathBuf>, ExperimentError> {
+    let mut inputs =
+        collect_inputs(&[source.to_path_buf()]).map_err(|e| ExperimentError::io(source, e))?;
+    if let Some(n) = limit {
+        inputs.truncate(n);
+    }
+    let manifest = format!(
+        "size {size}\n{}\n",
+        inputs
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let manifest_path = dest.join(MANIFEST);
+    if std::fs::read_to_string(&manifest_path).is_ok_and(|m| m == manifest) {
+        return list_pngs(dest);
+    }
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).map_err(|e| ExperimentError::io(dest, e))?;
+    }
+    std::fs::create_dir_all(dest).map_err(|e| ExperimentError::io(dest, e))?;
+    for (i, (path, _)) in inputs.iter().enumerate() {
+        let img = match decode_image(path) {
+            Ok(img) => img,
+            Err(e) => {
+                warn(format!("skipping test image {}: {e}", path.display()));
+                continue;
+            }
+        };
+        let bytes: Vec<u8> = img.rgb.iter().map(|&v| to_u8(v)).collect();
+        let Some(rgb) = RgbImage::from_raw(img.width, img.height, bytes) else {
+            continue;
+        };
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let out = dest.join(format!("{i:03}_{stem}.png"));
+        resize_center_crop(&rgb, size)
+            .save(&out)
+            .map_err(|e| ExperimentError::io(&out, e))?;
+    }
+    crate::imageio::atomic_write(&manifest_path, manifest.as_bytes())
+        .map_err(|e| ExperimentError::io(&manifest_path, e))?;
+    list_pngs(dest)
+}
+
+/// The PNG files directly in `dir`, sorted.
+pub fn list_pngs(dir: &Path) -> Result<Vec<PathBuf>, ExperimentError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| ExperimentError::io(dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
