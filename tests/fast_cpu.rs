@@ -10,7 +10,8 @@ use burn::backend::Autodiff;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Tensor, TensorData};
-use burn_backend::ops::ModuleOps;
+use burn_backend::TensorMetadata;
+use burn_backend::ops::{FloatTensorOps, ModuleOps};
 use burn_flex::{Flex, FlexTensor};
 use toongan::backend::FastCpu;
 use toongan::kernels::conv::{self, ConvGeom};
@@ -595,4 +596,55 @@ fn autodiff_gradients_of_a_conv_net_match_flex() {
         let e = rel_err(a, &to64(b));
         assert!(e < TOL, "gradient of {name}: rel err {e:e} vs Flex");
     }
+}
+
+#[test]
+fn strided_and_broadcast_arithmetic_matches_flex() {
+    let a = flex(&random(2 * 3 * 4 * 5, 1), &[2, 3, 4, 5]);
+    let a2 = flex(&random(2 * 3 * 4 * 5, 2), &[2, 3, 4, 5]);
+    let t = flex(&random(3 * 2 * 4 * 5, 3), &[3, 2, 4, 5]);
+    let per_channel = flex(&random(3, 4), &[1, 3, 1, 1]);
+    let per_row = flex(&random(2 * 4, 5), &[2, 1, 4, 1]);
+    let big = flex(&random(2 * 3 * 40 * 50, 6), &[2, 3, 40, 50]);
+    let big_t = flex(&random(3 * 2 * 40 * 50, 7), &[3, 2, 40, 50]).transpose(0, 1);
+    let pairs = [
+        (a.clone(), per_channel.clone()),
+        (per_channel.clone(), a.clone()),
+        (a.clone(), per_row.clone()),
+        (a.transpose(0, 1), a2.transpose(0, 1)),
+        (a.transpose(0, 1), t.clone()),
+        (t.clone(), a.transpose(0, 1)),
+        (a.transpose(2, 3), a2.transpose(2, 3)),
+        (big.clone(), big_t.clone()),
+        (big_t, per_channel),
+        (a.clone(), a2.clone()),
+    ];
+    for (i, (x, y)) in pairs.into_iter().enumerate() {
+        let ops: [(
+            fn(FlexTensor, FlexTensor) -> FlexTensor,
+            fn(FlexTensor, FlexTensor) -> FlexTensor,
+        ); 4] = [
+            (FastCpu::float_add, Flex::float_add),
+            (FastCpu::float_sub, Flex::float_sub),
+            (FastCpu::float_mul, Flex::float_mul),
+            (FastCpu::float_div, Flex::float_div),
+        ];
+        for (j, (ours, theirs)) in ops.into_iter().enumerate() {
+            let (o, f) = (ours(x.clone(), y.clone()), theirs(x.clone(), y.clone()));
+            assert_eq!(o.shape(), f.shape(), "pair {i} op {j}: shape");
+            assert_eq!(values(o), values(f), "pair {i} op {j}: values");
+        }
+    }
+}
+
+#[test]
+fn convolution_of_a_strided_input_matches_its_contiguous_copy() {
+    let x = flex(&random(5 * 2 * 9 * 9, 1), &[5, 2, 9, 9]).transpose(0, 1);
+    let w = flex(&random(3 * 5 * 9, 2), &[3, 5, 3, 3]);
+    let o = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+    let dense = flex(&values(x.clone()), &[2, 5, 9, 9]);
+    assert_eq!(
+        values(FastCpu::conv2d(x, w.clone(), None, o.clone())),
+        values(FastCpu::conv2d(dense, w, None, o))
+    );
 }

@@ -9,8 +9,8 @@ differ from what Flex does (Flex overrides many defaults with fast paths).
 
     python3 tools/gen_fast_cpu_delegation.py [path/to/burn-backend-0.21.0] > src/backend/fast_cpu/delegate.rs
 
-Methods listed in OVERRIDDEN (the convolutions) forward instead to the function of the same
-name in src/backend/fast_cpu/conv_ops.rs, written by hand. A method whose signature names a burn struct generic over the backend (other
+Methods listed in OVERRIDDEN (the convolutions, strided arithmetic) forward instead to the
+function of the same name in the hand-written module of src/backend/fast_cpu/ named there. A method whose signature names a burn struct generic over the backend (other
 than the tensor aliases) cannot be forwarded as is; the script aborts naming it, unless it is
 in CONVERTED, whose entries convert the struct field by field.
 """
@@ -32,18 +32,22 @@ TRAITS = [
     ("base.rs", "Backend", "backend"),
 ]
 
-# Forwarded to fast_cpu/conv_ops.rs (the fast kernels, with Flex as fallback).
+# Method -> the module of fast_cpu/ that implements it (fast kernels, Flex as fallback).
 OVERRIDDEN = {
     "ModuleOps": {
-        "conv2d",
-        "conv2d_x_backward",
-        "conv2d_weight_backward",
-        "conv2d_bias_backward",
-        "conv_transpose2d",
-        "conv_transpose2d_x_backward",
-        "conv_transpose2d_weight_backward",
-        "conv_transpose2d_bias_backward",
-    }
+        m: "conv_ops"
+        for m in [
+            "conv2d",
+            "conv2d_x_backward",
+            "conv2d_weight_backward",
+            "conv2d_bias_backward",
+            "conv_transpose2d",
+            "conv_transpose2d_x_backward",
+            "conv_transpose2d_weight_backward",
+            "conv_transpose2d_bias_backward",
+        ]
+    },
+    "FloatTensorOps": {m: "elementwise" for m in ["float_add", "float_sub", "float_mul", "float_div"]},
 }
 
 # Backend-generic structs: how to turn Flex's value into FastCpu's (same fields, same types).
@@ -200,7 +204,7 @@ def backend_structs(text):
     return {s for s in re.findall(r"\b([A-Z]\w*)<B>", text) if s not in ALIASES | {"Self"}}
 
 
-def gen_method(trait, name, generics, params, ret, where, own=False):
+def gen_method(trait, name, generics, params, ret, where, own=None):
     sig_text = " ".join([generics, *params, ret, where])
     structs = backend_structs(sig_text)
     unknown = structs - set(CONVERTED)
@@ -223,7 +227,7 @@ def gen_method(trait, name, generics, params, ret, where, own=False):
     trait_path = "Backend" if trait == "Backend" else f"{trait}<Flex>"
     call = f"<Flex as {trait_path}>::{name}({', '.join(args)})"
     if own:
-        call = f"super::super::conv_ops::{name}({', '.join(args)})"
+        call = f"super::super::{own}::{name}({', '.join(args)})"
     ret_structs = backend_structs(ret)
     if ret_structs:
         (s,) = ret_structs
@@ -251,12 +255,12 @@ def main():
     for path, trait, module in TRAITS:
         src = strip_comments_and_strings(open(os.path.join(root, "src/backend", path)).read())
         ms = methods(trait_body(src, trait))
-        skip = OVERRIDDEN.get(trait, set())
-        missing = skip - {m[0] for m in ms}
+        skip = OVERRIDDEN.get(trait, {})
+        missing = set(skip) - {m[0] for m in ms}
         if missing:
             sys.exit(f"{trait}: hand-written methods {sorted(missing)} are not in the trait")
         impl = f"impl Backend for FastCpu" if trait == "Backend" else f"impl {trait}<FastCpu> for FastCpu"
-        body = "".join(gen_method(trait, *m, own=m[0] in skip) for m in ms)
+        body = "".join(gen_method(trait, *m, own=skip.get(m[0])) for m in ms)
         out.append(f"mod {module} {{\n{IMPORTS}\n    {impl} {{\n{body}    }}\n}}\n")
     text = "\n".join(out)
     # Formatted as `cargo fmt` would, so the CI format check passes on the generated file.

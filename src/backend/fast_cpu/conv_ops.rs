@@ -25,7 +25,7 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 
 /// A contiguous copy (or the tensor itself when already contiguous) to read as a slice.
 fn dense(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
+    super::elementwise::contiguous(t)
 }
 
 fn slice(t: &FlexTensor) -> &[f32] {

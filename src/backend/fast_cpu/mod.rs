@@ -6,11 +6,14 @@
 //! of a CartoonGAN training step. `FastCpu` is Flex in every other respect (same tensors,
 //! device and elements, every other op forwarded to Flex by the generated [`delegate`]
 //! module) and runs conv2d, conv_transpose2d and all their gradients with the im2col + GEMM
-//! kernels of [`crate::kernels::conv`] ([`conv_ops`]). `Autodiff<FastCpu>` calls these for
+//! kernels of [`crate::kernels::conv`] ([`conv_ops`]); add, sub, mul and div of broadcast or
+//! strided operands (most gradient arithmetic) run on [`crate::kernels::strided`]
+//! ([`elementwise`]). `Autodiff<FastCpu>` calls these for
 //! the backward pass, so model code, generic over the backend, does not change.
 
 mod conv_ops;
 mod delegate;
+mod elementwise;
 
 use burn_backend::BackendTypes;
 use burn_flex::{Flex, FlexDevice, FlexQTensor, FlexTensor};
