@@ -598,6 +598,9 @@ fn autodiff_gradients_of_a_conv_net_match_flex() {
     }
 }
 
+/// A backend's f32 binary op on Flex tensors.
+type BinaryOp = fn(FlexTensor, FlexTensor) -> FlexTensor;
+
 #[test]
 fn strided_and_broadcast_arithmetic_matches_flex() {
     let a = flex(&random(2 * 3 * 4 * 5, 1), &[2, 3, 4, 5]);
@@ -620,10 +623,7 @@ fn strided_and_broadcast_arithmetic_matches_flex() {
         (a.clone(), a2.clone()),
     ];
     for (i, (x, y)) in pairs.into_iter().enumerate() {
-        let ops: [(
-            fn(FlexTensor, FlexTensor) -> FlexTensor,
-            fn(FlexTensor, FlexTensor) -> FlexTensor,
-        ); 4] = [
+        let ops: [(BinaryOp, BinaryOp); 4] = [
             (FastCpu::float_add, Flex::float_add),
             (FastCpu::float_sub, Flex::float_sub),
             (FastCpu::float_mul, Flex::float_mul),
