@@ -5,8 +5,12 @@ use std::str::FromStr;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-/// CPU backend used for inference and tests.
-pub type Cpu = burn::backend::Flex;
+mod fast_cpu;
+
+pub use fast_cpu::FastCpu;
+
+/// CPU backend used for inference, training and tests: Flex with toongan's convolutions.
+pub type Cpu = FastCpu;
 /// CPU backend with automatic differentiation, for training.
 pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
 

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod eval;
 pub mod experiment;
 pub mod imageio;
+pub mod kernels;
 pub mod model;
 pub mod report;
 pub mod survey;

@@ -238,12 +238,10 @@ fn one_training_step_matches_pytorch() {
     let got = model.step_tensors(p, c, s, Phase::Adversarial);
     assert_eq!(got.len(), 4);
     check_losses(&got, "adversarial");
-    // Measured: every G tensor within 1.03e-4 except up.0.norm.bias (3.9e-4 max-abs, 1.8e-4
-    // L2): Adam divides each gradient element by its own magnitude, so for elements whose
-    // gradient is near zero the float32 (burn) vs float64 (reference) rounding difference
-    // becomes a visible fraction of the lr-sized step. The losses, the whole init step and D's
-    // step are within 1e-4; the G adversarial step is held to 5e-4.
-    let u2 = compare_weights(&tensors(&model.g), &g1, &expected, "g2", 5e-4);
+    // Every tensor of both steps within 1e-4. Measured on FastCpu (toongan's convolution
+    // kernels): worst weight 4.0e-7 (G adversarial), 1.2e-7 (D). On Flex's default
+    // convolution gradients up.0.norm.bias was off by 3.9e-4, which needed a 5e-4 tolerance.
+    let u2 = compare_weights(&tensors(&model.g), &g1, &expected, "g2", 1e-4);
     let u3 = compare_weights(&tensors(&model.d), &d0, &expected, "d2", 1e-4);
     eprintln!(
         "largest rel. error of the weight updates: G init {u1:e}, G adv {u2:e}, D adv {u3:e}"

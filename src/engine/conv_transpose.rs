@@ -8,7 +8,9 @@
 
 use rayon::prelude::*;
 
-use super::{matmul, threads};
+use crate::kernels::gemm::{Mat, MatMut, gemm};
+
+use super::threads;
 
 /// The per-tap product of one chunk is kept near this many bytes.
 pub const CHUNK_BYTES: usize = 32 << 20;
@@ -118,16 +120,13 @@ impl ConvTranspose {
             // SAFETY: weight (taps·k)×c dense; input rows iy0.. of each plane are a c×n
             // matrix at row stride h·w; `y` is (taps·k)×n dense.
             unsafe {
-                matmul(
+                gemm(
                     taps * k,
                     n,
                     c,
-                    y.as_mut_ptr(),
-                    n,
-                    self.weight.as_ptr(),
-                    c,
-                    input.as_ptr().add(iy0 * w),
-                    h * w,
+                    MatMut::rows(y.as_mut_ptr(), n),
+                    Mat::rows(self.weight.as_ptr(), c),
+                    Mat::rows(input.as_ptr().add(iy0 * w), h * w),
                     false,
                     threads(),
                 );

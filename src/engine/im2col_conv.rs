@@ -7,7 +7,9 @@
 
 use rayon::prelude::*;
 
-use super::{matmul, source_index, threads};
+use crate::kernels::gemm::{Mat, MatMut, gemm};
+
+use super::{source_index, threads};
 use crate::model::padding::Pad;
 
 /// The unrolled patch matrix of one chunk is kept near this many bytes.
@@ -119,16 +121,13 @@ impl Im2colConv {
             // SAFETY: `out` holds k planes of ho·wo; rows oy0..oy0+rows of each are written,
             // at row stride ho·wo; `col` is depth×n and the weight k×depth, both dense.
             unsafe {
-                matmul(
+                gemm(
                     k,
                     n,
                     depth,
-                    out.as_mut_ptr().add(oy0 * wo),
-                    ho * wo,
-                    self.weight.as_ptr(),
-                    depth,
-                    col.as_ptr(),
-                    n,
+                    MatMut::rows(out.as_mut_ptr().add(oy0 * wo), ho * wo),
+                    Mat::rows(self.weight.as_ptr(), depth),
+                    Mat::rows(col.as_ptr(), n),
                     false,
                     threads(),
                 );

@@ -9,7 +9,9 @@
 
 use rayon::prelude::*;
 
-use super::{matmul, source_index, threads};
+use crate::kernels::gemm::{Mat, MatMut, gemm};
+
+use super::{source_index, threads};
 use crate::model::padding::Pad;
 
 /// The per-tap product of one chunk is kept near this many bytes.
@@ -96,16 +98,13 @@ impl TapConv {
             // SAFETY: the weight is (taps·k)×c dense, the input rows src0..src1 of each
             // channel plane form a c×n matrix at row stride h·w, `y` is (taps·k)×n dense.
             unsafe {
-                matmul(
+                gemm(
                     taps * k,
                     n,
                     c,
-                    y.as_mut_ptr(),
-                    n,
-                    self.weight.as_ptr(),
-                    c,
-                    input.as_ptr().add(src0 * w),
-                    h * w,
+                    MatMut::rows(y.as_mut_ptr(), n),
+                    Mat::rows(self.weight.as_ptr(), c),
+                    Mat::rows(input.as_ptr().add(src0 * w), h * w),
                     false,
                     threads(),
                 );

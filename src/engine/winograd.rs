@@ -9,7 +9,9 @@
 
 use rayon::prelude::*;
 
-use super::{SendPtr, matmul, source_index, threads};
+use crate::kernels::gemm::{Mat, MatMut, gemm};
+
+use super::{SendPtr, source_index, threads};
 use crate::model::padding::Pad;
 
 /// Transform-domain buffers are sized to about this many bytes per chunk of tiles.
@@ -143,16 +145,13 @@ impl WinogradConv {
                 let (mp, vp, up) = (mp, vp, up);
                 // SAFETY: each ξ writes its own rows of M; U and V are only read.
                 unsafe {
-                    matmul(
+                    gemm(
                         k,
                         t,
                         c,
-                        mp.0.add(xi * t),
-                        36 * t,
-                        up.0.add(xi * k * c),
-                        c,
-                        vp.0.add(xi * t),
-                        36 * t,
+                        MatMut::rows(mp.0.add(xi * t), 36 * t),
+                        Mat::rows(up.0.add(xi * k * c), c),
+                        Mat::rows(vp.0.add(xi * t), 36 * t),
                         false,
                         gemm_threads,
                     )

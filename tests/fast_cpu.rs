@@ -1,0 +1,650 @@
+//! `toongan::backend::FastCpu` (Flex with toongan's convolutions): every overridden op,
+//! forward and each gradient, against Flex's own result and against float64 loops written
+//! from the definitions, on the kernel shapes the models use (1x1, 3x3 s1/s2, 4x4 s2,
+//! 7x7, transposed 3x3 s2 p1 op1), batch 2; the kernels' row chunking; the fallback to Flex
+//! for dilation and groups; and the gradients of a small conv net under autodiff.
+//!
+//! Run in release mode: `cargo test --release --test fast_cpu`.
+
+use burn::backend::Autodiff;
+use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Tensor, TensorData};
+use burn_backend::TensorMetadata;
+use burn_backend::ops::{FloatTensorOps, ModuleOps};
+use burn_flex::{Flex, FlexTensor};
+use toongan::backend::FastCpu;
+use toongan::kernels::conv::{self, ConvGeom};
+
+/// Deterministic values in [-1, 1) (xorshift), so failures reproduce.
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn flex(data: &[f32], shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()))
+}
+
+fn values(t: FlexTensor) -> Vec<f32> {
+    t.into_data().to_vec::<f32>().unwrap()
+}
+
+/// Largest |a - b| over the largest |b|: a relative error for the whole tensor.
+fn rel_err(a: &[f32], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "sizes differ");
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (&x, &y)| m.max((x as f64 - y).abs()))
+        / scale
+}
+
+fn to64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// A convolution case: input N×C×h×w, kernel K×C×kh×kw, stride, padding.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    kh: usize,
+    kw: usize,
+    s: [usize; 2],
+    p: [usize; 2],
+}
+
+const CONV_CASES: &[Case] = &[
+    // 1x1 (the fast path without im2col).
+    Case {
+        n: 2,
+        c: 7,
+        h: 9,
+        w: 11,
+        k: 5,
+        kh: 1,
+        kw: 1,
+        s: [1, 1],
+        p: [0, 0],
+    },
+    // 3x3 stride 1, zero padding 1 and none (reflect-padded input).
+    Case {
+        n: 2,
+        c: 6,
+        h: 12,
+        w: 10,
+        k: 8,
+        kh: 3,
+        kw: 3,
+        s: [1, 1],
+        p: [1, 1],
+    },
+    Case {
+        n: 2,
+        c: 4,
+        h: 9,
+        w: 9,
+        k: 3,
+        kh: 3,
+        kw: 3,
+        s: [1, 1],
+        p: [0, 0],
+    },
+    // 3x3 stride 2 padding 1 (down-sampling), odd and even sizes.
+    Case {
+        n: 2,
+        c: 5,
+        h: 13,
+        w: 10,
+        k: 6,
+        kh: 3,
+        kw: 3,
+        s: [2, 2],
+        p: [1, 1],
+    },
+    // 4x4 stride 2 padding 1 (PatchGAN).
+    Case {
+        n: 2,
+        c: 3,
+        h: 16,
+        w: 14,
+        k: 4,
+        kh: 4,
+        kw: 4,
+        s: [2, 2],
+        p: [1, 1],
+    },
+    // 7x7, unpadded (reflect-padded input) and zero-padded 3; 3 output channels.
+    Case {
+        n: 2,
+        c: 4,
+        h: 14,
+        w: 13,
+        k: 3,
+        kh: 7,
+        kw: 7,
+        s: [1, 1],
+        p: [0, 0],
+    },
+    Case {
+        n: 2,
+        c: 3,
+        h: 10,
+        w: 12,
+        k: 5,
+        kh: 7,
+        kw: 7,
+        s: [1, 1],
+        p: [3, 3],
+    },
+    // Uneven stride and padding, one output channel.
+    Case {
+        n: 2,
+        c: 3,
+        h: 11,
+        w: 9,
+        k: 1,
+        kh: 3,
+        kw: 2,
+        s: [2, 1],
+        p: [0, 1],
+    },
+];
+
+impl Case {
+    fn geom(&self) -> ConvGeom {
+        ConvGeom::new([self.c, self.h, self.w], [self.kh, self.kw], self.s, self.p).unwrap()
+    }
+    fn options(&self) -> ConvOptions<2> {
+        ConvOptions::new(self.s, self.p, [1, 1], 1)
+    }
+    /// Calls `f(n, c, y, x, k, oy, ox, ky, kx)` for every input/output/tap triple that
+    /// the convolution multiplies (zero padding contributes nothing).
+    fn for_each(&self, mut f: impl FnMut([usize; 9])) {
+        let g = self.geom();
+        for n in 0..self.n {
+            for k in 0..self.k {
+                for oy in 0..g.ho {
+                    for ox in 0..g.wo {
+                        for c in 0..self.c {
+                            for ky in 0..self.kh {
+                                for kx in 0..self.kw {
+                                    let y = (oy * self.s[0] + ky) as isize - self.p[0] as isize;
+                                    let x = (ox * self.s[1] + kx) as isize - self.p[1] as isize;
+                                    if (0..self.h as isize).contains(&y)
+                                        && (0..self.w as isize).contains(&x)
+                                    {
+                                        f([n, c, y as usize, x as usize, k, oy, ox, ky, kx]);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Float64 forward, data gradient, weight gradient and bias gradient from the definition.
+struct Reference {
+    out: Vec<f64>,
+    dx: Vec<f64>,
+    dw: Vec<f64>,
+    db: Vec<f64>,
+}
+
+fn reference(cs: &Case, x: &[f32], w: &[f32], b: &[f32], grad: &[f32]) -> Reference {
+    let g = cs.geom();
+    let xi = |n, c, y, xx| ((n * cs.c + c) * cs.h + y) * cs.w + xx;
+    let wi = |k, c, ky, kx| ((k * cs.c + c) * cs.kh + ky) * cs.kw + kx;
+    let oi = |n, k, oy, ox| ((n * cs.k + k) * g.ho + oy) * g.wo + ox;
+    let mut out = vec![0.0f64; cs.n * cs.k * g.ho * g.wo];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = b[(i / (g.ho * g.wo)) % cs.k] as f64;
+    }
+    let mut dx = vec![0.0f64; x.len()];
+    let mut dw = vec![0.0f64; w.len()];
+    cs.for_each(|[n, c, y, xx, k, oy, ox, ky, kx]| {
+        let (ii, wj, oj) = (xi(n, c, y, xx), wi(k, c, ky, kx), oi(n, k, oy, ox));
+        out[oj] += w[wj] as f64 * x[ii] as f64;
+        dx[ii] += grad[oj] as f64 * w[wj] as f64;
+        dw[wj] += grad[oj] as f64 * x[ii] as f64;
+    });
+    let mut db = vec![0.0f64; cs.k];
+    for (i, v) in grad.iter().enumerate() {
+        db[(i / (g.ho * g.wo)) % cs.k] += *v as f64;
+    }
+    Reference { out, dx, dw, db }
+}
+
+const TOL: f64 = 1e-5;
+
+#[test]
+fn conv2d_and_its_gradients_match_flex_and_float64() {
+    for (i, cs) in CONV_CASES.iter().enumerate() {
+        let g = cs.geom();
+        let seed = 100 * i as u64;
+        let x = random(cs.n * cs.c * cs.h * cs.w, seed + 1);
+        let w = random(cs.k * cs.c * cs.kh * cs.kw, seed + 2);
+        let b = random(cs.k, seed + 3);
+        let grad = random(cs.n * cs.k * g.ho * g.wo, seed + 4);
+        let r = reference(cs, &x, &w, &b, &grad);
+        let (xs, ws, gs) = (
+            [cs.n, cs.c, cs.h, cs.w],
+            [cs.k, cs.c, cs.kh, cs.kw],
+            [cs.n, cs.k, g.ho, g.wo],
+        );
+        let (tx, tw, tb, tg) = (
+            flex(&x, &xs),
+            flex(&w, &ws),
+            flex(&b, &[cs.k]),
+            flex(&grad, &gs),
+        );
+        let o = cs.options();
+        type F = FastCpu;
+        let ours = [
+            values(F::conv2d(
+                tx.clone(),
+                tw.clone(),
+                Some(tb.clone()),
+                o.clone(),
+            )),
+            values(F::conv2d_x_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(F::conv2d_weight_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(F::conv2d_bias_backward(tx.clone(), tb.clone(), tg.clone())),
+        ];
+        let flexs = [
+            values(Flex::conv2d(
+                tx.clone(),
+                tw.clone(),
+                Some(tb.clone()),
+                o.clone(),
+            )),
+            values(Flex::conv2d_x_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(Flex::conv2d_weight_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(Flex::conv2d_bias_backward(tx, tb, tg)),
+        ];
+        let refs = [&r.out, &r.dx, &r.dw, &r.db];
+        for (j, name) in ["forward", "x grad", "weight grad", "bias grad"]
+            .iter()
+            .enumerate()
+        {
+            let e = rel_err(&ours[j], refs[j]);
+            assert!(e < TOL, "case {i} {cs:?} {name}: rel err {e:e} vs float64");
+            let e = rel_err(&ours[j], &to64(&flexs[j]));
+            assert!(e < TOL, "case {i} {cs:?} {name}: rel err {e:e} vs Flex");
+        }
+    }
+}
+
+/// A transposed-convolution case: input N×C_in×h×w, weight C_in×C_out×k×k.
+#[derive(Clone, Copy, Debug)]
+struct TCase {
+    n: usize,
+    ci: usize,
+    co: usize,
+    h: usize,
+    w: usize,
+    ks: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+}
+
+const TRANSPOSED_CASES: &[TCase] = &[
+    // The generator's up-sampling: 3x3 stride 2 padding 1 output padding 1.
+    TCase {
+        n: 2,
+        ci: 6,
+        co: 4,
+        h: 7,
+        w: 9,
+        ks: 3,
+        s: 2,
+        p: 1,
+        op: 1,
+    },
+    TCase {
+        n: 2,
+        ci: 3,
+        co: 5,
+        h: 8,
+        w: 5,
+        ks: 4,
+        s: 2,
+        p: 1,
+        op: 0,
+    },
+    TCase {
+        n: 2,
+        ci: 4,
+        co: 3,
+        h: 6,
+        w: 6,
+        ks: 3,
+        s: 1,
+        p: 1,
+        op: 0,
+    },
+    TCase {
+        n: 2,
+        ci: 5,
+        co: 2,
+        h: 5,
+        w: 4,
+        ks: 1,
+        s: 1,
+        p: 0,
+        op: 0,
+    },
+];
+
+#[test]
+fn conv_transpose2d_and_its_gradients_match_flex_and_float64() {
+    for (i, t) in TRANSPOSED_CASES.iter().enumerate() {
+        let ho = (t.h - 1) * t.s + t.ks + t.op - 2 * t.p;
+        let wo = (t.w - 1) * t.s + t.ks + t.op - 2 * t.p;
+        let seed = 1000 + 100 * i as u64;
+        let x = random(t.n * t.ci * t.h * t.w, seed + 1);
+        let w = random(t.ci * t.co * t.ks * t.ks, seed + 2);
+        let b = random(t.co, seed + 3);
+        let grad = random(t.n * t.co * ho * wo, seed + 4);
+        // Float64 from the definition: out[oy][ox] gets x[iy][ix]·w[ky][kx] where
+        // oy = s·iy + ky - p.
+        let mut out = vec![0.0f64; grad.len()];
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = b[(j / (ho * wo)) % t.co] as f64;
+        }
+        let mut dx = vec![0.0f64; x.len()];
+        let mut dw = vec![0.0f64; w.len()];
+        for n in 0..t.n {
+            for ci in 0..t.ci {
+                for iy in 0..t.h {
+                    for ix in 0..t.w {
+                        for co in 0..t.co {
+                            for ky in 0..t.ks {
+                                for kx in 0..t.ks {
+                                    let oy = (t.s * iy + ky) as isize - t.p as isize;
+                                    let ox = (t.s * ix + kx) as isize - t.p as isize;
+                                    if !(0..ho as isize).contains(&oy)
+                                        || !(0..wo as isize).contains(&ox)
+                                    {
+                                        continue;
+                                    }
+                                    let xi = ((n * t.ci + ci) * t.h + iy) * t.w + ix;
+                                    let wi = ((ci * t.co + co) * t.ks + ky) * t.ks + kx;
+                                    let oi =
+                                        ((n * t.co + co) * ho + oy as usize) * wo + ox as usize;
+                                    out[oi] += x[xi] as f64 * w[wi] as f64;
+                                    dx[xi] += grad[oi] as f64 * w[wi] as f64;
+                                    dw[wi] += grad[oi] as f64 * x[xi] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut db = vec![0.0f64; t.co];
+        for (j, v) in grad.iter().enumerate() {
+            db[(j / (ho * wo)) % t.co] += *v as f64;
+        }
+        let tx = flex(&x, &[t.n, t.ci, t.h, t.w]);
+        let tw = flex(&w, &[t.ci, t.co, t.ks, t.ks]);
+        let tb = flex(&b, &[t.co]);
+        let tg = flex(&grad, &[t.n, t.co, ho, wo]);
+        let o = ConvTransposeOptions::new([t.s; 2], [t.p; 2], [t.op; 2], [1, 1], 1);
+        type F = FastCpu;
+        let ours = [
+            values(F::conv_transpose2d(
+                tx.clone(),
+                tw.clone(),
+                Some(tb.clone()),
+                o.clone(),
+            )),
+            values(F::conv_transpose2d_x_backward(
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(F::conv_transpose2d_weight_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(F::conv_transpose2d_bias_backward(
+                tx.clone(),
+                tb.clone(),
+                tg.clone(),
+            )),
+        ];
+        let flexs = [
+            values(Flex::conv_transpose2d(
+                tx.clone(),
+                tw.clone(),
+                Some(tb.clone()),
+                o.clone(),
+            )),
+            values(Flex::conv_transpose2d_x_backward(
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(Flex::conv_transpose2d_weight_backward(
+                tx.clone(),
+                tw.clone(),
+                tg.clone(),
+                o.clone(),
+            )),
+            values(Flex::conv_transpose2d_bias_backward(tx, tb, tg)),
+        ];
+        let refs = [&out, &dx, &dw, &db];
+        for (j, name) in ["forward", "x grad", "weight grad", "bias grad"]
+            .iter()
+            .enumerate()
+        {
+            let e = rel_err(&ours[j], refs[j]);
+            assert!(e < TOL, "case {i} {t:?} {name}: rel err {e:e} vs float64");
+            let e = rel_err(&ours[j], &to64(&flexs[j]));
+            assert!(e < TOL, "case {i} {t:?} {name}: rel err {e:e} vs Flex");
+        }
+    }
+}
+
+#[test]
+fn row_chunks_give_the_same_result_as_one_chunk() {
+    for cs in CONV_CASES {
+        let g = cs.geom();
+        let x = random(cs.n * cs.c * cs.h * cs.w, 7);
+        let w = random(cs.k * cs.c * cs.kh * cs.kw, 8);
+        let b = random(cs.k, 9);
+        let grad = random(cs.n * cs.k * g.ho * g.wo, 10);
+        let run = |chunk: usize| {
+            let mut out = vec![0.0f32; grad.len()];
+            let mut dx = vec![0.0f32; x.len()];
+            let mut dw = vec![0.0f32; w.len()];
+            conv::forward(&x, &g, &w, Some(&b), &mut out, chunk);
+            conv::data_grad(&grad, &g, &w, &mut dx, chunk);
+            conv::weight_grad(&x, &grad, &g, &mut dw, chunk);
+            [out, dx, dw]
+        };
+        // One output row per chunk against the whole image in one chunk.
+        let (small, big) = (run(1), run(1 << 30));
+        for (a, b) in small.iter().zip(&big) {
+            let e = rel_err(a, &to64(b));
+            assert!(e < TOL, "{cs:?}: chunked vs whole rel err {e:e}");
+        }
+    }
+}
+
+#[test]
+fn dilation_and_groups_fall_back_to_flex() {
+    let x = flex(&random(2 * 4 * 9 * 9, 1), &[2, 4, 9, 9]);
+    let w = flex(&random(6 * 2 * 3 * 3, 2), &[6, 2, 3, 3]);
+    let grouped = ConvOptions::new([1, 1], [1, 1], [1, 1], 2);
+    assert_eq!(
+        values(FastCpu::conv2d(x.clone(), w.clone(), None, grouped.clone())),
+        values(Flex::conv2d(x.clone(), w.clone(), None, grouped))
+    );
+    let w = flex(&random(6 * 4 * 3 * 3, 3), &[6, 4, 3, 3]);
+    let dilated = ConvOptions::new([1, 1], [2, 2], [2, 2], 1);
+    let g = flex(&random(2 * 6 * 9 * 9, 4), &[2, 6, 9, 9]);
+    assert_eq!(
+        values(FastCpu::conv2d_weight_backward(
+            x.clone(),
+            w.clone(),
+            g.clone(),
+            dilated.clone()
+        )),
+        values(Flex::conv2d_weight_backward(x, w, g, dilated))
+    );
+}
+
+/// Gradients of every input and parameter of a small net (conv 3x3 → conv 3x3 s2 →
+/// transposed 3x3 s2 p1 op1 → conv 1x1, ReLU between, batch 2) under autodiff.
+fn net_grads<B: burn::tensor::backend::AutodiffBackend>() -> Vec<Vec<f32>> {
+    let device = Default::default();
+    let t = |v: Vec<f32>, s: [usize; 4]| {
+        Tensor::<B, 4>::from_data(TensorData::new(v, s), &device).require_grad()
+    };
+    let t1 = |v: Vec<f32>, n: usize| {
+        Tensor::<B, 1>::from_data(TensorData::new(v, [n]), &device).require_grad()
+    };
+    let x = t(random(2 * 3 * 12 * 12, 1), [2, 3, 12, 12]);
+    let w1 = t(random(8 * 3 * 9, 2), [8, 3, 3, 3]);
+    let b1 = t1(random(8, 3), 8);
+    let w2 = t(random(16 * 8 * 9, 4), [16, 8, 3, 3]);
+    let w3 = t(random(16 * 8 * 9, 5), [16, 8, 3, 3]);
+    let b3 = t1(random(8, 6), 8);
+    let w4 = t(random(2 * 8, 7), [2, 8, 1, 1]);
+    let h = conv2d(
+        x.clone(),
+        w1.clone(),
+        Some(b1.clone()),
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    );
+    let h = burn::tensor::activation::relu(h);
+    let h = conv2d(
+        h,
+        w2.clone(),
+        None,
+        ConvOptions::new([2, 2], [1, 1], [1, 1], 1),
+    );
+    let h = burn::tensor::activation::relu(h);
+    let h = conv_transpose2d(
+        h,
+        w3.clone(),
+        Some(b3.clone()),
+        ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1),
+    );
+    let h = conv2d(
+        h,
+        w4.clone(),
+        None,
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    );
+    let target = Tensor::<B, 4>::from_data(
+        TensorData::new(random(2 * 2 * 12 * 12, 8), [2, 2, 12, 12]),
+        &device,
+    );
+    let loss = (h * target).sum();
+    let grads = loss.backward();
+    let g4 = |p: &Tensor<B, 4>| p.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+    let g1 = |p: &Tensor<B, 1>| p.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+    vec![g4(&x), g4(&w1), g1(&b1), g4(&w2), g4(&w3), g1(&b3), g4(&w4)]
+}
+
+#[test]
+fn autodiff_gradients_of_a_conv_net_match_flex() {
+    let ours = net_grads::<Autodiff<FastCpu>>();
+    let theirs = net_grads::<Autodiff<Flex>>();
+    let names = ["x", "w1", "b1", "w2", "w3", "b3", "w4"];
+    for ((a, b), name) in ours.iter().zip(&theirs).zip(names) {
+        let e = rel_err(a, &to64(b));
+        assert!(e < TOL, "gradient of {name}: rel err {e:e} vs Flex");
+    }
+}
+
+/// A backend's f32 binary op on Flex tensors.
+type BinaryOp = fn(FlexTensor, FlexTensor) -> FlexTensor;
+
+#[test]
+fn strided_and_broadcast_arithmetic_matches_flex() {
+    let a = flex(&random(2 * 3 * 4 * 5, 1), &[2, 3, 4, 5]);
+    let a2 = flex(&random(2 * 3 * 4 * 5, 2), &[2, 3, 4, 5]);
+    let t = flex(&random(3 * 2 * 4 * 5, 3), &[3, 2, 4, 5]);
+    let per_channel = flex(&random(3, 4), &[1, 3, 1, 1]);
+    let per_row = flex(&random(2 * 4, 5), &[2, 1, 4, 1]);
+    let big = flex(&random(2 * 3 * 40 * 50, 6), &[2, 3, 40, 50]);
+    let big_t = flex(&random(3 * 2 * 40 * 50, 7), &[3, 2, 40, 50]).transpose(0, 1);
+    let pairs = [
+        (a.clone(), per_channel.clone()),
+        (per_channel.clone(), a.clone()),
+        (a.clone(), per_row.clone()),
+        (a.transpose(0, 1), a2.transpose(0, 1)),
+        (a.transpose(0, 1), t.clone()),
+        (t.clone(), a.transpose(0, 1)),
+        (a.transpose(2, 3), a2.transpose(2, 3)),
+        (big.clone(), big_t.clone()),
+        (big_t, per_channel),
+        (a.clone(), a2.clone()),
+    ];
+    for (i, (x, y)) in pairs.into_iter().enumerate() {
+        let ops: [(BinaryOp, BinaryOp); 4] = [
+            (FastCpu::float_add, Flex::float_add),
+            (FastCpu::float_sub, Flex::float_sub),
+            (FastCpu::float_mul, Flex::float_mul),
+            (FastCpu::float_div, Flex::float_div),
+        ];
+        for (j, (ours, theirs)) in ops.into_iter().enumerate() {
+            let (o, f) = (ours(x.clone(), y.clone()), theirs(x.clone(), y.clone()));
+            assert_eq!(o.shape(), f.shape(), "pair {i} op {j}: shape");
+            assert_eq!(values(o), values(f), "pair {i} op {j}: values");
+        }
+    }
+}
+
+#[test]
+fn convolution_of_a_strided_input_matches_its_contiguous_copy() {
+    let x = flex(&random(5 * 2 * 9 * 9, 1), &[5, 2, 9, 9]).transpose(0, 1);
+    let w = flex(&random(3 * 5 * 9, 2), &[3, 5, 3, 3]);
+    let o = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+    let dense = flex(&values(x.clone()), &[2, 5, 9, 9]);
+    assert_eq!(
+        values(FastCpu::conv2d(x, w.clone(), None, o.clone())),
+        values(FastCpu::conv2d(dense, w, None, o))
+    );
+}
