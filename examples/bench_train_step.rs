@@ -58,7 +58,7 @@ fn main() {
     }
     let dt = t.elapsed().as_secs_f64() / steps as f64;
     println!(
-        "toongan batch {batch} {size}px: {dt:.2} s/step, peak RSS {:.0} MiB (burn Flex CPU, {} rayon threads)",
+        "toongan batch {batch} {size}px: {dt:.2} s/step, peak RSS {:.0} MiB (FastCpu, {} rayon threads)",
         peak_rss_mib(),
         rayon::current_num_threads()
     );
