@@ -93,20 +93,27 @@ pub(super) fn conv2d(
     tensor(out, [n, k, g.ho, g.wo])
 }
 
+/// The geometry of a convolution's backward pass when the fast path takes it (f32, no
+/// dilation or groups, and an output gradient of the forward's output size); else `None`.
+fn backward_geom(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    output_grad: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<ConvGeom> {
+    if !supported(&[x, weight, output_grad], options.dilation, options.groups) {
+        return None;
+    }
+    conv_geom(dims4(x), dims4(weight), options).filter(|g| dims4(output_grad)[2..] == [g.ho, g.wo])
+}
+
 pub(super) fn conv2d_x_backward(
     x: FlexTensor,
     weight: FlexTensor,
     output_grad: FlexTensor,
     options: ConvOptions<2>,
 ) -> FlexTensor {
-    let g = conv_geom(dims4(&x), dims4(&weight), &options)
-        .filter(|g| dims4(&output_grad)[2..] == [g.ho, g.wo]);
-    let ok = supported(
-        &[&x, &weight, &output_grad],
-        options.dilation,
-        options.groups,
-    );
-    let (Some(g), true) = (g, ok) else {
+    let Some(g) = backward_geom(&x, &weight, &output_grad, &options) else {
         return <Flex as ModuleOps<Flex>>::conv2d_x_backward(x, weight, output_grad, options);
     };
     let shape = dims4(&x);
@@ -122,14 +129,7 @@ pub(super) fn conv2d_weight_backward(
     output_grad: FlexTensor,
     options: ConvOptions<2>,
 ) -> FlexTensor {
-    let g = conv_geom(dims4(&x), dims4(&weight), &options)
-        .filter(|g| dims4(&output_grad)[2..] == [g.ho, g.wo]);
-    let ok = supported(
-        &[&x, &weight, &output_grad],
-        options.dilation,
-        options.groups,
-    );
-    let (Some(g), true) = (g, ok) else {
+    let Some(g) = backward_geom(&x, &weight, &output_grad, &options) else {
         return <Flex as ModuleOps<Flex>>::conv2d_weight_backward(x, weight, output_grad, options);
     };
     let shape = dims4(&weight);
