@@ -36,8 +36,26 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// CPU seconds (user + system) this process has used so far, all threads.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<&str> = s.rsplit(')').next()?.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+            // After the command name: state is field 3, utime 14 and stime 15 (1-based).
+            Some((ticks(11)? + ticks(12)?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn main() {
     let (batch, size, steps) = (arg("--batch", 1), arg("--size", 256), arg("--steps", 3));
+    let winograd = !std::env::args().any(|a| a == "--no-winograd");
+    if !winograd {
+        use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
+        set_conv_algorithm(ConvAlgorithm::Im2col);
+    }
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.cartoongan.content.weights = "random".into();
@@ -52,14 +70,16 @@ fn main() {
     };
     let (x, c, s) = (input(), input(), input());
     model.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial);
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), cpu_seconds());
     for _ in 0..steps {
         model.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial);
     }
     let dt = t.elapsed().as_secs_f64() / steps as f64;
+    let cpu = (cpu_seconds() - cpu0) / steps as f64;
     println!(
-        "toongan batch {batch} {size}px: {dt:.2} s/step, peak RSS {:.0} MiB (FastCpu, {} rayon threads)",
+        "toongan batch {batch} {size}px: {dt:.2} s/step ({cpu:.2} CPU s), peak RSS {:.0} MiB (FastCpu, {} rayon threads, Winograd {})",
         peak_rss_mib(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        if winograd { "on" } else { "off" }
     );
 }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-mod fast_cpu;
+pub mod fast_cpu;
 
 pub use fast_cpu::FastCpu;
 

@@ -648,3 +648,106 @@ fn convolution_of_a_strided_input_matches_its_contiguous_copy() {
         values(FastCpu::conv2d(dense, w, None, o))
     );
 }
+
+/// 3x3 stride-1 convolutions with ≥ 32 channels and ≥ 64² output pixels take Winograd
+/// F(4x4, 3x3) for the forward pass and both gradients: zero padding 0 (the generator's
+/// convolutions after an explicit pad), 1 (VGG19, the discriminator) and 2, sizes that are
+/// not multiples of the 4x4 tile, batch 2.
+#[test]
+fn winograd_convolutions_match_float64_and_im2col() {
+    let cases = [
+        (66, 67, 0, 32, 40),
+        (64, 66, 1, 40, 32),
+        (62, 63, 2, 32, 32),
+    ];
+    for (i, &(h, w, p, c, k)) in cases.iter().enumerate() {
+        let cs = Case {
+            n: 2,
+            c,
+            h,
+            w,
+            k,
+            kh: 3,
+            kw: 3,
+            s: [1, 1],
+            p: [p, p],
+        };
+        let g = cs.geom();
+        assert!(g.ho * g.wo >= 64 * 64, "case {i} too small for Winograd");
+        let seed = 900 + 10 * i as u64;
+        let x = random(cs.n * c * h * w, seed);
+        let wt = random(k * c * 9, seed + 1);
+        let b = random(k, seed + 2);
+        let grad = random(cs.n * k * g.ho * g.wo, seed + 3);
+        let r = reference(&cs, &x, &wt, &b, &grad);
+        let (tx, tw, tb, tg) = (
+            flex(&x, &[cs.n, c, h, w]),
+            flex(&wt, &[k, c, 3, 3]),
+            flex(&b, &[k]),
+            flex(&grad, &[cs.n, k, g.ho, g.wo]),
+        );
+        let o = cs.options();
+        let out = values(FastCpu::conv2d(tx.clone(), tw.clone(), Some(tb), o.clone()));
+        let dx = values(FastCpu::conv2d_x_backward(
+            tx.clone(),
+            tw.clone(),
+            tg.clone(),
+            o.clone(),
+        ));
+        let dw = values(FastCpu::conv2d_weight_backward(tx, tw, tg, o));
+        let mut im_out = vec![0.0f32; out.len()];
+        let mut im_dx = vec![0.0f32; dx.len()];
+        let mut im_dw = vec![0.0f32; dw.len()];
+        conv::forward(&x, &g, &wt, Some(&b), &mut im_out, conv::CHUNK_BYTES);
+        conv::data_grad(&grad, &g, &wt, &mut im_dx, conv::CHUNK_BYTES);
+        conv::weight_grad(&x, &grad, &g, &mut im_dw, conv::CHUNK_BYTES);
+        for (name, ours, im2col, want) in [
+            ("forward", &out, &im_out, &r.out),
+            ("x grad", &dx, &im_dx, &r.dx),
+            ("weight grad", &dw, &im_dw, &r.dw),
+        ] {
+            // Measured: ~6e-6 against float64 (im2col: ~5e-7); F(4x4, 3x3) rounds its
+            // larger transform-domain terms in f32.
+            let e = rel_err(ours, want);
+            assert!(e < TOL, "case {i} {cs:?} {name}: rel err {e:e} vs float64");
+            let e = rel_err(ours, &to64(im2col));
+            assert!(e < TOL, "case {i} {cs:?} {name}: rel err {e:e} vs im2col");
+        }
+    }
+}
+
+/// The Winograd weight gradient accumulates over chunks of tile rows and over the batch: one
+/// tile row per chunk gives what one chunk for the whole image gives.
+#[test]
+fn winograd_weight_gradient_chunks_agree() {
+    use toongan::engine::winograd;
+    use toongan::model::padding::Pad;
+    let (n, c, k, h, w) = (2, 5, 3, 13, 10);
+    for p in [0, 1, 2] {
+        let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
+        let x = random(n * c * h * w, 40 + p as u64);
+        let grad = random(n * k * oh * ow, 50 + p as u64);
+        let run = |chunk: usize| {
+            let mut dw = vec![f32::NAN; k * c * 9];
+            let dims = [n, c, h, w];
+            winograd::weight_grad(
+                &x,
+                &grad,
+                dims,
+                k,
+                Pad::Zeros(p),
+                &mut dw,
+                chunk,
+                &mut Vec::new(),
+            );
+            dw
+        };
+        let g = ConvGeom::new([c, h, w], [3, 3], [1, 1], [p, p]).unwrap();
+        let mut want = vec![0.0f32; k * c * 9];
+        conv::weight_grad(&x, &grad, &g, &mut want, conv::CHUNK_BYTES);
+        for chunk in [1, usize::MAX / 2] {
+            let e = rel_err(&run(chunk), &to64(&want));
+            assert!(e < TOL, "pad {p} chunk {chunk}: rel err {e:e} vs im2col");
+        }
+    }
+}

@@ -124,3 +124,12 @@ pub(crate) struct SendPtr(pub *mut f32);
 unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer, `i` elements on. A method, so that closures capture the whole (`Send`)
+    /// wrapper rather than its raw-pointer field.
+    #[inline(always)]
+    pub(crate) fn add(&self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
+    }
+}

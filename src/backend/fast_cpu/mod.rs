@@ -15,6 +15,8 @@ mod conv_ops;
 mod delegate;
 mod elementwise;
 
+pub use conv_ops::{ConvAlgorithm, set_conv_algorithm};
+
 use burn_backend::BackendTypes;
 use burn_flex::{Flex, FlexDevice, FlexQTensor, FlexTensor};
 
