@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
-use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use toongan::backend::{AutodiffBackendTask, DeviceChoice};
@@ -49,15 +47,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunnerOptions::new(&out, args.scale);
     options.fid_weights = args.fid_weights.clone();
     options.progress_bars = !args.quiet;
-    let stop = options.stop.clone();
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!("\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    super::interrupt::stop_on_ctrl_c(options.stop.clone())?;
     let result = args.device.run_autodiff(ExperimentTask {
         plan: &args.plan,
         options: &options,

@@ -6,6 +6,7 @@ mod cartoonize;
 mod eval_common;
 mod experiment;
 mod fid;
+mod interrupt;
 mod kid;
 mod smooth;
 mod survey;

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
@@ -141,17 +140,7 @@ impl AutodiffBackendTask for TrainTask<'_> {
             identity_smoothing()
         };
         let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
-        let stop = trainer.stop.clone();
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                eprintln!("\nsecond Ctrl-C: exiting without a checkpoint");
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to abort)"
-            );
-        })
-        .context("cannot install the Ctrl-C handler")?;
+        super::interrupt::stop_on_ctrl_c(trainer.stop.clone())?;
         Ok(trainer.run()?)
     }
 }
