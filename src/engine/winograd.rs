@@ -228,21 +228,32 @@ fn input_transform(
 ) {
     let t = rows * tw;
     let n1 = tw + 1;
-    let p = pad_width(pad) as isize;
-    // ph[r][s][tx] = padded(4ty + r - 1, 4tx + s - 1): the rows split by column phase.
+    let p = pad_width(pad);
+    // Padded columns x in x_lo..x_hi read source column x - p: one copy; the few others
+    // (padding, and tiles past the edge) go through `cols`.
+    let n = 4 * n1;
+    let (x_lo, x_hi) = (p.min(n), (p + w).min(n));
+    let mut prow = vec![0.0f32; n];
+    // ph[r][s][tx] = padded(4ty + r - p, 4tx + s - p): the rows split by column phase.
     let mut ph = vec![0.0f32; 6 * 4 * n1];
     let mut hb = vec![0.0f32; 6 * 6 * tw];
     for ry in 0..rows {
         let ty = ty0 + ry;
         for r in 0..6 {
-            let src = source_index((4 * ty + r) as isize - p, h, pad);
+            let src = source_index((4 * ty + r) as isize - p as isize, h, pad);
             let dst = &mut ph[r * 4 * n1..][..4 * n1];
             match src {
                 None => dst.fill(0.0),
                 Some(y) => {
                     let row = &plane[y * w..][..w];
-                    for (x, col) in cols.iter().enumerate() {
-                        dst[(x % 4) * n1 + x / 4] = col.map_or(0.0, |sx| row[sx]);
+                    prow[x_lo..x_hi].copy_from_slice(&row[..x_hi - x_lo]);
+                    for x in (0..x_lo).chain(x_hi..n) {
+                        prow[x] = cols[x].map_or(0.0, |sx| row[sx]);
+                    }
+                    for (s, phase) in dst.chunks_exact_mut(n1).enumerate() {
+                        for (v, &src) in phase.iter_mut().zip(prow[s..].iter().step_by(4)) {
+                            *v = src;
+                        }
                     }
                 }
             }
