@@ -1057,4 +1057,100 @@ mod parallel_ops {
             assert_eq!(bits(keep), bits(t()), "{case}: shared tensor modified");
         }
     }
+
+    #[test]
+    fn sums_and_means_over_a_dimension_match_flex() {
+        // Sizes where the reduced row has a tail after 16-wide lanes, and large outer sizes.
+        let shapes: [&[usize]; 4] = [&SMALL, &BIG, &[8, 64, 67, 3], &[1, 64, 40, 41]];
+        for shape in shapes {
+            let x = random(n(shape), 71);
+            for dim in 0..shape.len() {
+                for mean in [false, true] {
+                    let (o, f) = if mean {
+                        (
+                            FastCpu::float_mean_dim(flex(&x, shape), dim),
+                            Flex::float_mean_dim(flex(&x, shape), dim),
+                        )
+                    } else {
+                        (
+                            FastCpu::float_sum_dim(flex(&x, shape), dim),
+                            Flex::float_sum_dim(flex(&x, shape), dim),
+                        )
+                    };
+                    assert_eq!(o.shape(), f.shape(), "{shape:?} dim {dim} mean {mean}");
+                    // Largest difference over the largest value (super::rel_err): single
+                    // near-cancelling sums differ relatively more, in either order.
+                    let err = super::rel_err(&values(o), &super::to64(&values(f)));
+                    assert!(err <= 1e-6, "{shape:?} dim {dim} mean {mean}: {err}");
+                }
+            }
+        }
+        // A transposed input goes to Flex.
+        let t = flex(&random(n(&BIG), 72), &BIG).transpose(2, 3);
+        assert_eq!(
+            bits(FastCpu::float_sum_dim(t.clone(), 3)),
+            bits(Flex::float_sum_dim(t, 3))
+        );
+    }
+
+    #[test]
+    fn padding_matches_burns_pad_forward_and_backward() {
+        use burn::backend::Autodiff;
+        use burn::tensor::{Tensor, TensorData, ops::PadMode};
+        use toongan::model::padding::Pad;
+        type B = Autodiff<FastCpu>;
+        type R = Autodiff<Flex>;
+        let shape = [1, 8, 67, 71];
+        let x = random(n(&shape), 81);
+        let g = random(8 * 73 * 77, 82);
+        for p in [1, 3] {
+            let (h, w) = (67 + 2 * p, 71 + 2 * p);
+            let run_ours = |pad: Pad| {
+                let xt = Tensor::<B, 4>::from_data(
+                    TensorData::new(x.clone(), shape),
+                    &Default::default(),
+                )
+                .require_grad();
+                let y = pad.apply(xt.clone());
+                let gt = Tensor::<B, 4>::from_data(
+                    TensorData::new(g[..8 * h * w].to_vec(), [1, 8, h, w]),
+                    &Default::default(),
+                );
+                let grads = (y.clone() * gt).sum().backward();
+                let dx = xt.grad(&grads).expect("grad");
+                (
+                    y.into_data().to_vec::<f32>().expect("f32"),
+                    dx.into_data().to_vec::<f32>().expect("f32"),
+                )
+            };
+            let run_ref = |mode: PadMode| {
+                let xt = Tensor::<R, 4>::from_data(
+                    TensorData::new(x.clone(), shape),
+                    &Default::default(),
+                )
+                .require_grad();
+                let y = xt.clone().pad([(p, p), (p, p)], mode);
+                let gt = Tensor::<R, 4>::from_data(
+                    TensorData::new(g[..8 * h * w].to_vec(), [1, 8, h, w]),
+                    &Default::default(),
+                );
+                let grads = (y.clone() * gt).sum().backward();
+                let dx = xt.grad(&grads).expect("grad");
+                (
+                    y.into_data().to_vec::<f32>().expect("f32"),
+                    dx.into_data().to_vec::<f32>().expect("f32"),
+                )
+            };
+            assert_eq!(
+                run_ours(Pad::Zeros(p)),
+                run_ref(PadMode::Constant(0.0)),
+                "zeros {p}"
+            );
+            assert_eq!(
+                run_ours(Pad::Reflect(p)),
+                run_ref(PadMode::Reflect),
+                "reflect {p}"
+            );
+        }
+    }
 }

@@ -74,6 +74,8 @@ OVERRIDDEN = {
                 "float_full",
                 "float_reshape",
                 "float_slice_assign",
+                "float_sum_dim",
+                "float_mean_dim",
             ]
         },
     },

@@ -99,13 +99,23 @@ fn segments<const K: usize>(
 /// `fill(start, chunk)` must write every element of `chunk`, which holds output elements
 /// `start .. start + chunk.len()`.
 pub fn build<T: Send>(total: usize, fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
+    build_chunked(total, CHUNK, is_parallel(total), fill)
+}
+
+/// [`build`] with chunks of `chunk` elements, run in parallel if `parallel`.
+fn build_chunked<T: Send>(
+    total: usize,
+    chunk: usize,
+    parallel: bool,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
     let mut out = Vec::with_capacity(total);
     let spare = &mut out.spare_capacity_mut()[..total];
-    if is_parallel(total) {
+    if parallel {
         spare
-            .par_chunks_mut(CHUNK)
+            .par_chunks_mut(chunk.max(1))
             .enumerate()
-            .for_each(|(i, c)| fill(i * CHUNK, c));
+            .for_each(|(i, c)| fill(i * chunk.max(1), c));
     } else {
         fill(0, spare);
     }
@@ -279,6 +289,57 @@ pub fn filled(n: usize, value: f32) -> Vec<f32> {
     build(n, |_, chunk| {
         for o in chunk {
             o.write(value);
+        }
+    })
+}
+
+/// Sums over the middle axis of a row-major `outer × r × inner` array: `out[o·inner + i] =
+/// Σ_k data[(o·r + k)·inner + i]`, in parallel when `data` is large. Along rows (`inner` > 1)
+/// each output element adds its `r` terms in order; across a row (`inner` = 1) the terms are
+/// added in 16 interleaved partial sums (so the loop vectorizes), combined at the end.
+pub fn sum_middle(data: &[f32], outer: usize, r: usize, inner: usize) -> Vec<f32> {
+    assert_eq!(data.len(), outer * r * inner, "sum_middle: size");
+    let total = outer * inner;
+    let parallel = is_parallel(data.len());
+    // Output elements per task: about CHUNK input elements each.
+    let chunk = (CHUNK / r.max(1)).max(1);
+    if inner == 1 {
+        return build_chunked(total, chunk, parallel, |start, out| {
+            for (j, o) in out.iter_mut().enumerate() {
+                let row = &data[(start + j) * r..(start + j + 1) * r];
+                let mut acc = [0.0f32; 16];
+                let mut lanes = row.chunks_exact(16);
+                for c in &mut lanes {
+                    for (a, &x) in acc.iter_mut().zip(c) {
+                        *a += x;
+                    }
+                }
+                let tail: f32 = lanes.remainder().iter().sum();
+                o.write(acc.iter().sum::<f32>() + tail);
+            }
+        });
+    }
+    build_chunked(total, chunk, parallel, |start, out| {
+        let mut e = start;
+        let mut pos = 0;
+        while pos < out.len() {
+            let (o, i) = (e / inner, e % inner);
+            let n = (inner - i).min(out.len() - pos);
+            let line = &mut out[pos..pos + n];
+            let base = o * r * inner + i;
+            for (dst, &x) in line.iter_mut().zip(&data[base..base + n]) {
+                dst.write(x);
+            }
+            // SAFETY: every element of `line` was written just above.
+            let line = unsafe { &mut *(line as *mut [MaybeUninit<f32>] as *mut [f32]) };
+            for k in 1..r {
+                let row = &data[base + k * inner..base + k * inner + n];
+                for (acc, &x) in line.iter_mut().zip(row) {
+                    *acc += x;
+                }
+            }
+            e += n;
+            pos += n;
         }
     })
 }

@@ -338,7 +338,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_sum(tensor)
         }
         fn float_sum_dim(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_sum_dim(tensor, dim)
+            super::super::parallel_ops::float_sum_dim(tensor, dim)
         }
         fn float_prod(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_prod(tensor)
@@ -350,7 +350,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_mean(tensor)
         }
         fn float_mean_dim(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_mean_dim(tensor, dim)
+            super::super::parallel_ops::float_mean_dim(tensor, dim)
         }
         fn float_cumsum(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_cumsum(tensor, dim)

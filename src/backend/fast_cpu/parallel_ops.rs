@@ -1,12 +1,13 @@
 //! The element-wise f32 operations of [`FastCpu`](super::FastCpu) that Flex runs on one
 //! thread, split over rayon threads ([`crate::kernels::strided`]): maps (scalar arithmetic,
 //! exp/log/sqrt/…, ReLU and its gradient), masks, comparisons with a scalar, fills, the copy a
-//! reshape of a strided tensor needs, and slice assignment. Each computes exactly what Flex
-//! computes (same scalar function per element, no reassociation). Tensors under
+//! reshape of a strided tensor needs, slice assignment, and sums and means over one
+//! dimension. Each computes exactly what Flex computes (same scalar function per element),
+//! except the sums, which add in another order (equal within float rounding). Tensors under
 //! two [`CHUNK`](crate::kernels::strided::CHUNK)s, other dtypes and negative strides go to
 //! Flex unchanged. A uniquely owned contiguous operand is updated in place, as Flex does.
-//! Zeros are allocated zeroed by the allocator (Flex zero-fills a byte vector and then copies
-//! it into an aligned one).
+//! Zeros are not copied into an aligned buffer (Flex zero-fills a byte vector, then copies
+//! it).
 
 use burn_backend::ops::{ActivationOps, FloatTensorOps};
 use burn_backend::{DType, Scalar, TensorMetadata};
@@ -343,13 +344,23 @@ compare_ops! {
     float_greater_equal_elem: >=;
 }
 
-/// Zeros: f32 from the allocator's zeroed memory (no fill pass over memory that is already
-/// zero, no copy into an aligned buffer).
+/// Zeros (f32: no copy into an aligned buffer, see [`zeros`]).
 pub(super) fn float_zeros(shape: Shape, device: &FlexDevice, dtype: FloatDType) -> FlexTensor {
     if DType::from(dtype) != DType::F32 {
         return <Flex as FloatTensorOps<Flex>>::float_zeros(shape, device, dtype);
     }
-    f32_tensor(vec![0.0f32; shape.num_elements()], shape)
+    zeros(shape)
+}
+
+/// f32 zeros: written by the rayon threads when large (the allocator would otherwise clear
+/// recycled memory on the calling thread), else from the allocator's zeroed memory.
+fn zeros(shape: Shape) -> FlexTensor {
+    let n = shape.num_elements();
+    if strided::is_parallel(n) {
+        f32_tensor(strided::filled(n, 0.0), shape)
+    } else {
+        f32_tensor(vec![0.0f32; n], shape)
+    }
 }
 
 /// An uninitialized tensor, which Flex makes of zeros: the same zeros as [`float_zeros`].
@@ -357,7 +368,7 @@ pub(super) fn float_empty(shape: Shape, device: &FlexDevice, dtype: FloatDType) 
     if DType::from(dtype) != DType::F32 {
         return <Flex as FloatTensorOps<Flex>>::float_empty(shape, device, dtype);
     }
-    f32_tensor(vec![0.0f32; shape.num_elements()], shape)
+    zeros(shape)
 }
 
 /// A large f32 tensor of `value`, filled in parallel.
@@ -410,6 +421,13 @@ pub(super) fn float_slice_assign(
     slices: &[Slice],
     value: FlexTensor,
 ) -> FlexTensor {
+    // A flipped value (reflection padding's edges and their gradients) is made contiguous
+    // first: it is small next to `tensor`, which Flex would copy whole if it is shared.
+    let value = if value.dtype() == DType::F32 && strides(&value).is_none() {
+        value.to_contiguous()
+    } else {
+        value
+    };
     let shape = tensor.shape();
     let ranges: Vec<_> = (0..shape.num_dims())
         .map(|d| slices.get(d).map_or(0..shape[d], |s| s.to_range(shape[d])))
@@ -464,4 +482,41 @@ pub(super) fn float_slice_assign(
         src,
     );
     out
+}
+
+/// Sum over `dim` of a large contiguous f32 tensor (dimension kept, of size 1), or `Err`.
+fn sum_dim(tensor: FlexTensor, dim: usize) -> Result<FlexTensor, FlexTensor> {
+    let shape = tensor.shape();
+    if !is_big_f32(&tensor) || dim >= shape.num_dims() || shape[dim] < 2 {
+        return Err(tensor);
+    }
+    let Some((start, end)) = tensor.layout().contiguous_offsets() else {
+        return Err(tensor);
+    };
+    let outer: usize = shape[..dim].iter().product();
+    let inner: usize = shape[dim + 1..].iter().product();
+    let data = &tensor.storage::<f32>()[start..end];
+    let out = strided::sum_middle(data, outer, shape[dim], inner);
+    let mut dims = shape.to_vec();
+    dims[dim] = 1;
+    Ok(f32_tensor(out, Shape::from(dims)))
+}
+
+/// Sum over `dim`, split over threads for large contiguous tensors (the order in which terms
+/// are added differs from Flex's: equal within float rounding).
+pub(super) fn float_sum_dim(tensor: FlexTensor, dim: usize) -> FlexTensor {
+    sum_dim(tensor, dim).unwrap_or_else(|t| <Flex as FloatTensorOps<Flex>>::float_sum_dim(t, dim))
+}
+
+/// Mean over `dim`: [`float_sum_dim`] divided by the dimension's size, as Flex divides.
+pub(super) fn float_mean_dim(tensor: FlexTensor, dim: usize) -> FlexTensor {
+    let size = tensor.shape().get(dim).copied().unwrap_or(0);
+    match sum_dim(tensor, dim) {
+        Ok(mut sum) => {
+            let d = size as f32;
+            strided::map_inplace(sum.storage_mut::<f32>(), |x| x / d);
+            sum
+        }
+        Err(t) => <Flex as FloatTensorOps<Flex>>::float_mean_dim(t, dim),
+    }
 }
