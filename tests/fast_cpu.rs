@@ -751,3 +751,509 @@ fn winograd_weight_gradient_chunks_agree() {
         }
     }
 }
+
+// ============================================================================================
+// Parallel element-wise ops (src/backend/fast_cpu/parallel_ops.rs): each against Flex, exact,
+// on small (Flex fallback) and large (parallel) tensors, contiguous (uniquely owned, so
+// updated in place, and shared), transposed and sliced.
+// ============================================================================================
+
+mod parallel_ops {
+    use super::{flex, random, values};
+    use burn_backend::ops::{ActivationOps, FloatTensorOps};
+    use burn_backend::{DType, Scalar, TensorMetadata};
+    use burn_flex::{Flex, FlexDevice, FlexTensor};
+    use burn_std::{BoolDType, FloatDType, Shape, Slice};
+    use toongan::backend::FastCpu;
+
+    /// Large enough for several parallel chunks, with rows (131) that straddle chunk ends.
+    const BIG: [usize; 4] = [2, 5, 97, 131];
+    const SMALL: [usize; 4] = [2, 3, 4, 5];
+
+    fn n(shape: &[usize]) -> usize {
+        shape.iter().product()
+    }
+
+    fn bits(t: FlexTensor) -> Vec<u32> {
+        values(t).iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Named inputs of one op: fresh on every call, so contiguous ones are uniquely owned.
+    /// A named way to make a fresh input.
+    type Input = (&'static str, Box<dyn Fn() -> FlexTensor>);
+
+    /// An element transform applied to random inputs (to keep them in an op's domain).
+    type Prep = fn(f32) -> f32;
+
+    fn inputs(seed: u64, f: Prep) -> Vec<Input> {
+        let data =
+            |shape: &[usize], s| -> Vec<f32> { random(n(shape), s).into_iter().map(f).collect() };
+        let (small, big) = (data(&SMALL, seed), data(&BIG, seed + 1));
+        let bt = data(&[2, 5, 131, 97], seed + 2);
+        let wide = data(&[2, 5, 97, 140], seed + 3);
+        vec![
+            ("small", Box::new(move || flex(&small, &SMALL))),
+            (
+                "big",
+                Box::new({
+                    let big = big.clone();
+                    move || flex(&big, &BIG)
+                }),
+            ),
+            (
+                "big transposed",
+                Box::new(move || flex(&bt, &[2, 5, 131, 97]).transpose(2, 3)),
+            ),
+            (
+                "big sliced",
+                Box::new(move || flex(&wide, &[2, 5, 97, 140]).narrow(3, 4, 131)),
+            ),
+        ]
+    }
+
+    type Map = fn(FlexTensor) -> FlexTensor;
+
+    fn check_map(name: &str, ours: Map, theirs: Map, f: fn(f32) -> f32) {
+        for (case, make) in inputs(11, f) {
+            let expected = bits(theirs(make()));
+            assert_eq!(bits(ours(make())), expected, "{name} {case} (unique)");
+            let shared = make();
+            let keep = shared.clone();
+            assert_eq!(bits(ours(shared)), expected, "{name} {case} (shared)");
+            assert_eq!(
+                bits(keep),
+                bits(make()),
+                "{name} {case}: shared input modified"
+            );
+        }
+    }
+
+    #[test]
+    fn unary_and_scalar_maps_match_flex() {
+        let id: fn(f32) -> f32 = |x| x;
+        let pos: fn(f32) -> f32 = |x| x.abs() + 0.01;
+        let maps: [(&str, Map, Map, Prep); 7] = [
+            ("neg", FastCpu::float_neg, Flex::float_neg, id),
+            ("exp", FastCpu::float_exp, Flex::float_exp, id),
+            ("log", FastCpu::float_log, Flex::float_log, pos),
+            ("sqrt", FastCpu::float_sqrt, Flex::float_sqrt, pos),
+            ("abs", FastCpu::float_abs, Flex::float_abs, id),
+            ("tanh", FastCpu::float_tanh, Flex::float_tanh, id),
+            (
+                "relu",
+                <FastCpu as ActivationOps<FastCpu>>::relu,
+                <Flex as ActivationOps<Flex>>::relu,
+                id,
+            ),
+        ];
+        for (name, ours, theirs, f) in maps {
+            check_map(name, ours, theirs, f);
+        }
+        let scalar: [(&str, Map, Map); 4] = [
+            (
+                "add_scalar",
+                |t| FastCpu::float_add_scalar(t, Scalar::Float(0.3711)),
+                |t| Flex::float_add_scalar(t, Scalar::Float(0.3711)),
+            ),
+            (
+                "sub_scalar",
+                |t| FastCpu::float_sub_scalar(t, Scalar::Float(0.3711)),
+                |t| Flex::float_sub_scalar(t, Scalar::Float(0.3711)),
+            ),
+            (
+                "mul_scalar",
+                |t| FastCpu::float_mul_scalar(t, Scalar::Float(0.3711)),
+                |t| Flex::float_mul_scalar(t, Scalar::Float(0.3711)),
+            ),
+            (
+                "div_scalar",
+                |t| FastCpu::float_div_scalar(t, Scalar::Float(0.3711)),
+                |t| Flex::float_div_scalar(t, Scalar::Float(0.3711)),
+            ),
+        ];
+        for (name, ours, theirs) in scalar {
+            check_map(name, ours, theirs, id);
+        }
+        // A non-float scalar goes to Flex.
+        let t = flex(&random(n(&BIG), 3), &BIG);
+        assert_eq!(
+            bits(FastCpu::float_mul_scalar(t.clone(), Scalar::Int(3))),
+            bits(Flex::float_mul_scalar(t, Scalar::Int(3)))
+        );
+    }
+
+    type Binary = fn(FlexTensor, FlexTensor) -> FlexTensor;
+
+    #[test]
+    fn same_shape_and_broadcast_binary_ops_match_flex_in_place_or_not() {
+        let ops: [(&str, Binary, Binary); 5] = [
+            ("add", FastCpu::float_add, Flex::float_add),
+            ("sub", FastCpu::float_sub, Flex::float_sub),
+            ("mul", FastCpu::float_mul, Flex::float_mul),
+            ("div", FastCpu::float_div, Flex::float_div),
+            (
+                "relu_backward",
+                <FastCpu as ActivationOps<FastCpu>>::relu_backward,
+                <Flex as ActivationOps<Flex>>::relu_backward,
+            ),
+        ];
+        let a = random(n(&BIG), 21);
+        let b = random(n(&BIG), 22);
+        let bt = random(n(&BIG), 23);
+        let ch = random(5, 24);
+        type Make<'a> = Box<dyn Fn() -> FlexTensor + 'a>;
+        let pairs: Vec<(&str, Make<'_>, Make<'_>)> = vec![
+            (
+                "same shape",
+                Box::new(|| flex(&a, &BIG)),
+                Box::new(|| flex(&b, &BIG)),
+            ),
+            (
+                "rhs transposed",
+                Box::new(|| flex(&a, &BIG)),
+                Box::new(|| flex(&bt, &[2, 5, 131, 97]).transpose(2, 3)),
+            ),
+            (
+                "lhs transposed",
+                Box::new(|| flex(&bt, &[2, 5, 131, 97]).transpose(2, 3)),
+                Box::new(|| flex(&a, &BIG)),
+            ),
+            (
+                "rhs per channel",
+                Box::new(|| flex(&a, &BIG)),
+                Box::new(|| flex(&ch, &[1, 5, 1, 1])),
+            ),
+            (
+                "lhs per channel",
+                Box::new(|| flex(&ch, &[1, 5, 1, 1])),
+                Box::new(|| flex(&b, &BIG)),
+            ),
+            (
+                "small",
+                Box::new(|| flex(&a[..120], &SMALL)),
+                Box::new(|| flex(&b[..120], &SMALL)),
+            ),
+        ];
+        for (name, ours, theirs) in ops {
+            for (case, l, r) in &pairs {
+                let expected = bits(theirs(l(), r()));
+                assert_eq!(bits(ours(l(), r())), expected, "{name} {case} (unique)");
+                let (shared, keep) = (l(), l());
+                let alias = shared.clone();
+                assert_eq!(bits(ours(shared, r())), expected, "{name} {case} (shared)");
+                assert_eq!(
+                    bits(alias),
+                    bits(keep),
+                    "{name} {case}: shared lhs modified"
+                );
+            }
+        }
+    }
+
+    fn bool_bytes(t: FlexTensor) -> (DType, Vec<u8>) {
+        let t = t.to_contiguous();
+        let n = t.layout().num_elements();
+        let start = t.layout().start_offset();
+        (t.dtype(), t.bytes()[start..start + n].to_vec())
+    }
+
+    type Compare = fn(FlexTensor, Scalar, BoolDType) -> FlexTensor;
+
+    #[test]
+    fn comparisons_with_a_scalar_match_flex() {
+        let ops: [(&str, Compare, Compare); 4] = [
+            ("lower", FastCpu::float_lower_elem, Flex::float_lower_elem),
+            (
+                "lower_equal",
+                FastCpu::float_lower_equal_elem,
+                Flex::float_lower_equal_elem,
+            ),
+            (
+                "greater",
+                FastCpu::float_greater_elem,
+                Flex::float_greater_elem,
+            ),
+            (
+                "greater_equal",
+                FastCpu::float_greater_equal_elem,
+                Flex::float_greater_equal_elem,
+            ),
+        ];
+        // Values on a grid, so that some equal the threshold exactly.
+        let grid: fn(f32) -> f32 = |x| (x * 8.0).round() / 8.0;
+        for (name, ours, theirs) in ops {
+            for (case, make) in inputs(31, grid) {
+                for (th, dt) in [(0.0, BoolDType::Native), (0.25, BoolDType::U8)] {
+                    assert_eq!(
+                        bool_bytes(ours(make(), Scalar::Float(th), dt)),
+                        bool_bytes(theirs(make(), Scalar::Float(th), dt)),
+                        "{name} {case} {th}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mask_where_and_mask_fill_match_flex() {
+        let lt = |t: FlexTensor| Flex::float_lower_elem(t, Scalar::Float(0.0), BoolDType::Native);
+        let x = random(n(&BIG), 41);
+        let v = random(n(&BIG), 42);
+        let xt = random(n(&BIG), 43);
+        let ch = random(5, 44);
+        type Make<'a> = Box<dyn Fn() -> FlexTensor + 'a>;
+        // (case, tensor, mask, value)
+        let cases: Vec<(&str, Make<'_>, Make<'_>, Make<'_>)> = vec![
+            (
+                "contiguous",
+                Box::new(|| flex(&x, &BIG)),
+                Box::new(|| lt(flex(&x, &BIG))),
+                Box::new(|| flex(&v, &BIG)),
+            ),
+            (
+                "transposed tensor and mask",
+                Box::new(|| flex(&xt, &[2, 5, 131, 97]).transpose(2, 3)),
+                Box::new(|| lt(flex(&xt, &[2, 5, 131, 97])).transpose(2, 3)),
+                Box::new(|| flex(&v, &BIG)),
+            ),
+            (
+                "broadcast mask and value",
+                Box::new(|| flex(&x, &BIG)),
+                Box::new(|| lt(flex(&ch, &[1, 5, 1, 1]))),
+                Box::new(|| flex(&ch, &[1, 5, 1, 1])),
+            ),
+            (
+                "small",
+                Box::new(|| flex(&x[..120], &SMALL)),
+                Box::new(|| lt(flex(&x[..120], &SMALL))),
+                Box::new(|| flex(&v[..120], &SMALL)),
+            ),
+        ];
+        for (case, t, m, val) in &cases {
+            assert_eq!(
+                bits(FastCpu::float_mask_where(t(), m(), val())),
+                bits(Flex::float_mask_where(t(), m(), val())),
+                "mask_where {case}"
+            );
+            assert_eq!(
+                bits(FastCpu::float_mask_fill(t(), m(), Scalar::Float(-2.5))),
+                bits(Flex::float_mask_fill(t(), m(), Scalar::Float(-2.5))),
+                "mask_fill {case}"
+            );
+        }
+    }
+
+    #[test]
+    fn fills_match_flex() {
+        let dev = FlexDevice;
+        for shape in [SMALL, BIG] {
+            let s = || Shape::from(shape.to_vec());
+            let f32t = FloatDType::F32;
+            let pairs = [
+                (
+                    FastCpu::float_zeros(s(), &dev, f32t),
+                    Flex::float_zeros(s(), &dev, f32t),
+                ),
+                (
+                    FastCpu::float_empty(s(), &dev, f32t),
+                    Flex::float_zeros(s(), &dev, f32t),
+                ),
+                (
+                    FastCpu::float_ones(s(), &dev, f32t),
+                    Flex::float_ones(s(), &dev, f32t),
+                ),
+                (
+                    FastCpu::float_full(s(), Scalar::Float(-1.75), &dev, f32t),
+                    Flex::float_full(s(), Scalar::Float(-1.75), &dev, f32t),
+                ),
+            ];
+            for (i, (o, f)) in pairs.into_iter().enumerate() {
+                assert_eq!(o.shape(), f.shape(), "fill {i} {shape:?}: shape");
+                assert_eq!(o.dtype(), f.dtype(), "fill {i} {shape:?}: dtype");
+                assert_eq!(bits(o), bits(f), "fill {i} {shape:?}");
+            }
+            // Other dtypes stay on Flex.
+            let z = FastCpu::float_zeros(s(), &dev, FloatDType::F64);
+            assert_eq!(z.dtype(), DType::F64);
+        }
+    }
+
+    #[test]
+    fn reshape_of_a_strided_tensor_matches_flex() {
+        for (case, make) in inputs(51, |x| x) {
+            let shape = Shape::from(vec![10, n(&BIG) / 10]);
+            let small = case == "small";
+            let shape = if small {
+                Shape::from(vec![6, 20])
+            } else {
+                shape
+            };
+            let (o, f) = (
+                FastCpu::float_reshape(make(), shape.clone()),
+                Flex::float_reshape(make(), shape),
+            );
+            assert_eq!(o.shape(), f.shape(), "{case}");
+            assert_eq!(bits(o), bits(f), "{case}");
+        }
+    }
+
+    #[test]
+    fn slice_assign_matches_flex_and_leaves_shared_tensors_alone() {
+        let x = random(n(&BIG), 61);
+        let v = random(2 * 3 * 90 * 120, 62);
+        let vt = random(2 * 3 * 90 * 120, 63);
+        type Make<'a> = Box<dyn Fn() -> FlexTensor + 'a>;
+        let s = |a: usize, b: usize| Slice::new(a as isize, Some(b as isize), 1);
+        // (case, tensor, slices, value)
+        let cases: Vec<(&str, Make<'_>, Vec<Slice>, Make<'_>)> = vec![
+            (
+                "box",
+                Box::new(|| flex(&x, &BIG)),
+                vec![s(0, 2), s(1, 4), s(3, 93), s(5, 125)],
+                Box::new(|| flex(&v, &[2, 3, 90, 120])),
+            ),
+            (
+                "leading slices only",
+                Box::new(|| flex(&x, &BIG)),
+                vec![s(1, 2), s(0, 5)],
+                Box::new(|| flex(&x[..n(&BIG) / 2], &[1, 5, 97, 131])),
+            ),
+            (
+                "transposed value",
+                Box::new(|| flex(&x, &BIG)),
+                vec![s(0, 2), s(2, 5), s(7, 97), s(11, 101)],
+                Box::new(|| flex(&vt[..2 * 3 * 90 * 90], &[2, 3, 90, 90]).transpose(2, 3)),
+            ),
+            (
+                "flipped value (Flex)",
+                Box::new(|| flex(&x, &BIG)),
+                vec![s(0, 2), s(2, 5), s(7, 97), s(11, 101)],
+                Box::new(|| Flex::float_flip(flex(&vt[..2 * 3 * 90 * 90], &[2, 3, 90, 90]), &[3])),
+            ),
+            (
+                "transposed tensor",
+                Box::new(|| flex(&x, &[2, 5, 131, 97]).transpose(2, 3)),
+                vec![s(0, 2), s(1, 4), s(3, 93), s(5, 125)],
+                Box::new(|| flex(&v, &[2, 3, 90, 120])),
+            ),
+            (
+                "small",
+                Box::new(|| flex(&x[..120], &SMALL)),
+                vec![s(0, 1), s(1, 3)],
+                Box::new(|| flex(&v[..40], &[1, 2, 4, 5])),
+            ),
+        ];
+        for (case, t, slices, val) in &cases {
+            let expected = bits(Flex::float_slice_assign(t(), slices, val()));
+            assert_eq!(
+                bits(FastCpu::float_slice_assign(t(), slices, val())),
+                expected,
+                "{case} (unique)"
+            );
+            let shared = t();
+            let keep = shared.clone();
+            assert_eq!(
+                bits(FastCpu::float_slice_assign(shared, slices, val())),
+                expected,
+                "{case} (shared)"
+            );
+            assert_eq!(bits(keep), bits(t()), "{case}: shared tensor modified");
+        }
+    }
+
+    #[test]
+    fn sums_and_means_over_a_dimension_match_flex() {
+        // Sizes where the reduced row has a tail after 16-wide lanes, and large outer sizes.
+        let shapes: [&[usize]; 4] = [&SMALL, &BIG, &[8, 64, 67, 3], &[1, 64, 40, 41]];
+        for shape in shapes {
+            let x = random(n(shape), 71);
+            for dim in 0..shape.len() {
+                for mean in [false, true] {
+                    let (o, f) = if mean {
+                        (
+                            FastCpu::float_mean_dim(flex(&x, shape), dim),
+                            Flex::float_mean_dim(flex(&x, shape), dim),
+                        )
+                    } else {
+                        (
+                            FastCpu::float_sum_dim(flex(&x, shape), dim),
+                            Flex::float_sum_dim(flex(&x, shape), dim),
+                        )
+                    };
+                    assert_eq!(o.shape(), f.shape(), "{shape:?} dim {dim} mean {mean}");
+                    // Largest difference over the largest value (super::rel_err): single
+                    // near-cancelling sums differ relatively more, in either order.
+                    let err = super::rel_err(&values(o), &super::to64(&values(f)));
+                    assert!(err <= 1e-6, "{shape:?} dim {dim} mean {mean}: {err}");
+                }
+            }
+        }
+        // A transposed input goes to Flex.
+        let t = flex(&random(n(&BIG), 72), &BIG).transpose(2, 3);
+        assert_eq!(
+            bits(FastCpu::float_sum_dim(t.clone(), 3)),
+            bits(Flex::float_sum_dim(t, 3))
+        );
+    }
+
+    #[test]
+    fn padding_matches_burns_pad_forward_and_backward() {
+        use burn::backend::Autodiff;
+        use burn::tensor::{Tensor, TensorData, ops::PadMode};
+        use toongan::model::padding::Pad;
+        type B = Autodiff<FastCpu>;
+        type R = Autodiff<Flex>;
+        let shape = [1, 8, 67, 71];
+        let x = random(n(&shape), 81);
+        let g = random(8 * 73 * 77, 82);
+        for p in [1, 3] {
+            let (h, w) = (67 + 2 * p, 71 + 2 * p);
+            let run_ours = |pad: Pad| {
+                let xt = Tensor::<B, 4>::from_data(
+                    TensorData::new(x.clone(), shape),
+                    &Default::default(),
+                )
+                .require_grad();
+                let y = pad.apply(xt.clone());
+                let gt = Tensor::<B, 4>::from_data(
+                    TensorData::new(g[..8 * h * w].to_vec(), [1, 8, h, w]),
+                    &Default::default(),
+                );
+                let grads = (y.clone() * gt).sum().backward();
+                let dx = xt.grad(&grads).expect("grad");
+                (
+                    y.into_data().to_vec::<f32>().expect("f32"),
+                    dx.into_data().to_vec::<f32>().expect("f32"),
+                )
+            };
+            let run_ref = |mode: PadMode| {
+                let xt = Tensor::<R, 4>::from_data(
+                    TensorData::new(x.clone(), shape),
+                    &Default::default(),
+                )
+                .require_grad();
+                let y = xt.clone().pad([(p, p), (p, p)], mode);
+                let gt = Tensor::<R, 4>::from_data(
+                    TensorData::new(g[..8 * h * w].to_vec(), [1, 8, h, w]),
+                    &Default::default(),
+                );
+                let grads = (y.clone() * gt).sum().backward();
+                let dx = xt.grad(&grads).expect("grad");
+                (
+                    y.into_data().to_vec::<f32>().expect("f32"),
+                    dx.into_data().to_vec::<f32>().expect("f32"),
+                )
+            };
+            assert_eq!(
+                run_ours(Pad::Zeros(p)),
+                run_ref(PadMode::Constant(0.0)),
+                "zeros {p}"
+            );
+            assert_eq!(
+                run_ours(Pad::Reflect(p)),
+                run_ref(PadMode::Reflect),
+                "reflect {p}"
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ differ from what Flex does (Flex overrides many defaults with fast paths).
 
     python3 tools/gen_fast_cpu_delegation.py [path/to/burn-backend-0.21.0] > src/backend/fast_cpu/delegate.rs
 
-Methods listed in OVERRIDDEN (the convolutions, strided arithmetic) forward instead to the
+Methods listed in OVERRIDDEN (the convolutions, strided arithmetic, the parallel element-wise ops) forward instead to the
 function of the same name in the hand-written module of src/backend/fast_cpu/ named there. A method whose signature names a burn struct generic over the backend (other
 than the tensor aliases) cannot be forwarded as is; the script aborts naming it, unless it is
 in CONVERTED, whose entries convert the struct field by field.
@@ -47,7 +47,39 @@ OVERRIDDEN = {
             "conv_transpose2d_bias_backward",
         ]
     },
-    "FloatTensorOps": {m: "elementwise" for m in ["float_add", "float_sub", "float_mul", "float_div"]},
+    "FloatTensorOps": {
+        **{m: "elementwise" for m in ["float_add", "float_sub", "float_mul", "float_div"]},
+        **{
+            m: "parallel_ops"
+            for m in [
+                "float_add_scalar",
+                "float_sub_scalar",
+                "float_mul_scalar",
+                "float_div_scalar",
+                "float_neg",
+                "float_exp",
+                "float_log",
+                "float_sqrt",
+                "float_abs",
+                "float_tanh",
+                "float_mask_where",
+                "float_mask_fill",
+                "float_lower_elem",
+                "float_lower_equal_elem",
+                "float_greater_elem",
+                "float_greater_equal_elem",
+                "float_zeros",
+                "float_empty",
+                "float_ones",
+                "float_full",
+                "float_reshape",
+                "float_slice_assign",
+                "float_sum_dim",
+                "float_mean_dim",
+            ]
+        },
+    },
+    "ActivationOps": {m: "parallel_ops" for m in ["relu", "relu_backward"]},
 }
 
 # Backend-generic structs: how to turn Flex's value into FastCpu's (same fields, same types).

@@ -38,7 +38,13 @@ impl Pad {
     pub fn apply<B: Backend>(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match *self {
             Pad::Zeros(0) | Pad::Reflect(0) => x,
-            Pad::Zeros(p) => x.pad([(p, p), (p, p)], PadMode::Constant(0.0)),
+            // What `pad(.., PadMode::Constant(0.0))` computes, but from a zeros tensor: burn
+            // builds the constant-filled one as host data on the calling thread.
+            Pad::Zeros(p) => {
+                let [n, c, h, w] = x.dims();
+                Tensor::zeros([n, c, h + 2 * p, w + 2 * p], &x.device())
+                    .slice_assign([0..n, 0..c, p..p + h, p..p + w], x)
+            }
             Pad::Reflect(p) => x.pad([(p, p), (p, p)], PadMode::Reflect),
         }
     }

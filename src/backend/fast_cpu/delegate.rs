@@ -38,14 +38,14 @@ mod float {
             device: &Device<FastCpu>,
             dtype: FloatDType,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_zeros(shape, device, dtype)
+            super::super::parallel_ops::float_zeros(shape, device, dtype)
         }
         fn float_ones(
             shape: Shape,
             device: &Device<FastCpu>,
             dtype: FloatDType,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_ones(shape, device, dtype)
+            super::super::parallel_ops::float_ones(shape, device, dtype)
         }
         fn float_full(
             shape: Shape,
@@ -53,7 +53,7 @@ mod float {
             device: &Device<FastCpu>,
             dtype: FloatDType,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_full(shape, fill_value, device, dtype)
+            super::super::parallel_ops::float_full(shape, fill_value, device, dtype)
         }
         fn float_into_data(
             tensor: FloatTensor<FastCpu>,
@@ -77,7 +77,7 @@ mod float {
             device: &Device<FastCpu>,
             dtype: FloatDType,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_empty(shape, device, dtype)
+            super::super::parallel_ops::float_empty(shape, device, dtype)
         }
         fn float_repeat_dim(
             tensor: FloatTensor<FastCpu>,
@@ -90,7 +90,7 @@ mod float {
             super::super::elementwise::float_add(lhs, rhs)
         }
         fn float_add_scalar(lhs: FloatTensor<FastCpu>, rhs: Scalar) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_add_scalar(lhs, rhs)
+            super::super::parallel_ops::float_add_scalar(lhs, rhs)
         }
         fn float_clamp_min(tensor: FloatTensor<FastCpu>, min: Scalar) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_clamp_min(tensor, min)
@@ -109,19 +109,19 @@ mod float {
             super::super::elementwise::float_sub(lhs, rhs)
         }
         fn float_sub_scalar(lhs: FloatTensor<FastCpu>, rhs: Scalar) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_sub_scalar(lhs, rhs)
+            super::super::parallel_ops::float_sub_scalar(lhs, rhs)
         }
         fn float_mul(lhs: FloatTensor<FastCpu>, rhs: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             super::super::elementwise::float_mul(lhs, rhs)
         }
         fn float_mul_scalar(lhs: FloatTensor<FastCpu>, rhs: Scalar) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_mul_scalar(lhs, rhs)
+            super::super::parallel_ops::float_mul_scalar(lhs, rhs)
         }
         fn float_div(lhs: FloatTensor<FastCpu>, rhs: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             super::super::elementwise::float_div(lhs, rhs)
         }
         fn float_div_scalar(lhs: FloatTensor<FastCpu>, rhs: Scalar) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_div_scalar(lhs, rhs)
+            super::super::parallel_ops::float_div_scalar(lhs, rhs)
         }
         fn float_remainder(
             lhs: FloatTensor<FastCpu>,
@@ -146,7 +146,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_cross(lhs, rhs, dim)
         }
         fn float_neg(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_neg(tensor)
+            super::super::parallel_ops::float_neg(tensor)
         }
         fn float_recip(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_recip(tensor)
@@ -168,7 +168,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_flip(tensor, axes)
         }
         fn float_reshape(tensor: FloatTensor<FastCpu>, shape: Shape) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_reshape(tensor, shape)
+            super::super::parallel_ops::float_reshape(tensor, shape)
         }
         fn float_gather(
             dim: usize,
@@ -222,21 +222,21 @@ mod float {
             slices: &[Slice],
             value: FloatTensor<FastCpu>,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_slice_assign(tensor, slices, value)
+            super::super::parallel_ops::float_slice_assign(tensor, slices, value)
         }
         fn float_mask_where(
             tensor: FloatTensor<FastCpu>,
             mask: BoolTensor<FastCpu>,
             value: FloatTensor<FastCpu>,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_mask_where(tensor, mask, value)
+            super::super::parallel_ops::float_mask_where(tensor, mask, value)
         }
         fn float_mask_fill(
             tensor: FloatTensor<FastCpu>,
             mask: BoolTensor<FastCpu>,
             value: Scalar,
         ) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_mask_fill(tensor, mask, value)
+            super::super::parallel_ops::float_mask_fill(tensor, mask, value)
         }
         fn float_equal(
             lhs: FloatTensor<FastCpu>,
@@ -278,7 +278,7 @@ mod float {
             rhs: Scalar,
             out_dtype: BoolDType,
         ) -> BoolTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_greater_elem(lhs, rhs, out_dtype)
+            super::super::parallel_ops::float_greater_elem(lhs, rhs, out_dtype)
         }
         fn float_greater_equal(
             lhs: FloatTensor<FastCpu>,
@@ -292,7 +292,7 @@ mod float {
             rhs: Scalar,
             out_dtype: BoolDType,
         ) -> BoolTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_greater_equal_elem(lhs, rhs, out_dtype)
+            super::super::parallel_ops::float_greater_equal_elem(lhs, rhs, out_dtype)
         }
         fn float_lower(
             lhs: FloatTensor<FastCpu>,
@@ -306,7 +306,7 @@ mod float {
             rhs: Scalar,
             out_dtype: BoolDType,
         ) -> BoolTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_lower_elem(lhs, rhs, out_dtype)
+            super::super::parallel_ops::float_lower_elem(lhs, rhs, out_dtype)
         }
         fn float_lower_equal(
             lhs: FloatTensor<FastCpu>,
@@ -320,7 +320,7 @@ mod float {
             rhs: Scalar,
             out_dtype: BoolDType,
         ) -> BoolTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_lower_equal_elem(lhs, rhs, out_dtype)
+            super::super::parallel_ops::float_lower_equal_elem(lhs, rhs, out_dtype)
         }
         fn float_detach(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_detach(tensor)
@@ -338,7 +338,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_sum(tensor)
         }
         fn float_sum_dim(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_sum_dim(tensor, dim)
+            super::super::parallel_ops::float_sum_dim(tensor, dim)
         }
         fn float_prod(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_prod(tensor)
@@ -350,7 +350,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_mean(tensor)
         }
         fn float_mean_dim(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_mean_dim(tensor, dim)
+            super::super::parallel_ops::float_mean_dim(tensor, dim)
         }
         fn float_cumsum(tensor: FloatTensor<FastCpu>, dim: usize) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_cumsum(tensor, dim)
@@ -368,10 +368,10 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_cast(tensor, dtype)
         }
         fn float_exp(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_exp(tensor)
+            super::super::parallel_ops::float_exp(tensor)
         }
         fn float_log(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_log(tensor)
+            super::super::parallel_ops::float_log(tensor)
         }
         fn float_log1p(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_log1p(tensor)
@@ -401,10 +401,10 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_powf_scalar_impl(tensor, value)
         }
         fn float_sqrt(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_sqrt(tensor)
+            super::super::parallel_ops::float_sqrt(tensor)
         }
         fn float_abs(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_abs(tensor)
+            super::super::parallel_ops::float_abs(tensor)
         }
         fn float_cos(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_cos(tensor)
@@ -422,7 +422,7 @@ mod float {
             <Flex as FloatTensorOps<Flex>>::float_sinh(tensor)
         }
         fn float_tanh(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as FloatTensorOps<Flex>>::float_tanh(tensor)
+            super::super::parallel_ops::float_tanh(tensor)
         }
         fn float_acos(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as FloatTensorOps<Flex>>::float_acos(tensor)
@@ -1870,13 +1870,13 @@ mod activation {
             <Flex as ActivationOps<Flex>>::leaky_relu(tensor, negative_slope)
         }
         fn relu(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
-            <Flex as ActivationOps<Flex>>::relu(tensor)
+            super::super::parallel_ops::relu(tensor)
         }
         fn relu_backward(
             output: FloatTensor<FastCpu>,
             grad: FloatTensor<FastCpu>,
         ) -> FloatTensor<FastCpu> {
-            <Flex as ActivationOps<Flex>>::relu_backward(output, grad)
+            super::super::parallel_ops::relu_backward(output, grad)
         }
         fn gelu(tensor: FloatTensor<FastCpu>) -> FloatTensor<FastCpu> {
             <Flex as ActivationOps<Flex>>::gelu(tensor)

@@ -1,16 +1,17 @@
 //! The f32 add/sub/mul/div of [`FastCpu`](super::FastCpu) when an operand is broadcast or
 //! strided (the gradients a backward pass accumulates mostly are): Flex walks those with a
 //! per-element index iterator, [`crate::kernels::strided`] with merged dimensions and
-//! vectorized rows. Same-shape contiguous operands, other dtypes and negative strides stay on
-//! Flex (whose in-place SIMD path is the fastest there is for them). Also a contiguous copy
-//! for the convolutions' inputs.
+//! vectorized rows, split over threads ([`super::parallel_ops::binary`]). Large same-shape
+//! contiguous operands run there too (in place when the left one is uniquely owned, as
+//! Flex's single-threaded SIMD path does); small ones, other dtypes and negative strides stay
+//! on Flex. Also a contiguous copy for the convolutions' inputs.
 
 use burn_backend::ops::FloatTensorOps;
 use burn_backend::{DType, TensorMetadata};
-use burn_flex::ops::expand::broadcast_binary;
 use burn_flex::{Flex, FlexTensor, Layout};
 use burn_std::{Bytes, Shape};
 
+use super::parallel_ops::binary;
 use crate::kernels::strided::{self, View};
 
 /// The view of a tensor, if its strides are non-negative.
@@ -43,47 +44,24 @@ fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
     )
 }
 
-/// `op` on broadcast or strided f32 operands, or `None` where Flex should run it.
-fn strided_binary(
-    lhs: &FlexTensor,
-    rhs: &FlexTensor,
-    op: impl Fn(f32, f32) -> f32 + Sync,
-) -> Option<FlexTensor> {
-    if lhs.dtype() != DType::F32
-        || rhs.dtype() != DType::F32
-        || lhs.shape().num_dims() != rhs.shape().num_dims()
-    {
-        return None;
-    }
-    if lhs.shape() == rhs.shape() && is_plain(lhs) && is_plain(rhs) {
-        return None;
-    }
-    let (l, r) = broadcast_binary(lhs.clone(), rhs.clone());
-    let shape = l.shape();
-    let ((mut lv, ls), (mut rv, rs)) = (view(&l)?, view(&r)?);
-    lv.strides = &ls;
-    rv.strides = &rs;
-    Some(tensor(strided::binary(&shape, lv, rv, op), shape))
-}
-
 pub(super) fn float_add(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
-    strided_binary(&lhs, &rhs, |a, b| a + b)
-        .unwrap_or_else(|| <Flex as FloatTensorOps<Flex>>::float_add(lhs, rhs))
+    binary(lhs, rhs, |a, b| a + b)
+        .unwrap_or_else(|(l, r)| <Flex as FloatTensorOps<Flex>>::float_add(l, r))
 }
 
 pub(super) fn float_sub(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
-    strided_binary(&lhs, &rhs, |a, b| a - b)
-        .unwrap_or_else(|| <Flex as FloatTensorOps<Flex>>::float_sub(lhs, rhs))
+    binary(lhs, rhs, |a, b| a - b)
+        .unwrap_or_else(|(l, r)| <Flex as FloatTensorOps<Flex>>::float_sub(l, r))
 }
 
 pub(super) fn float_mul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
-    strided_binary(&lhs, &rhs, |a, b| a * b)
-        .unwrap_or_else(|| <Flex as FloatTensorOps<Flex>>::float_mul(lhs, rhs))
+    binary(lhs, rhs, |a, b| a * b)
+        .unwrap_or_else(|(l, r)| <Flex as FloatTensorOps<Flex>>::float_mul(l, r))
 }
 
 pub(super) fn float_div(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
-    strided_binary(&lhs, &rhs, |a, b| a / b)
-        .unwrap_or_else(|| <Flex as FloatTensorOps<Flex>>::float_div(lhs, rhs))
+    binary(lhs, rhs, |a, b| a / b)
+        .unwrap_or_else(|(l, r)| <Flex as FloatTensorOps<Flex>>::float_div(l, r))
 }
 
 /// A contiguous f32 tensor with the values of `t` (`t` itself when already contiguous).
@@ -99,4 +77,16 @@ pub(super) fn contiguous(t: &FlexTensor) -> FlexTensor {
         }
         None => t.to_contiguous(),
     }
+}
+
+/// A row-major f32 copy of `t` in storage of its own (so it may be written in place), made
+/// in parallel; `None` for other dtypes and negative strides.
+pub(super) fn owned_copy(t: &FlexTensor) -> Option<FlexTensor> {
+    if t.dtype() != DType::F32 {
+        return None;
+    }
+    let (mut v, s) = view(t)?;
+    v.strides = &s;
+    let shape = t.shape();
+    Some(tensor(strided::copy(&shape, v), shape))
 }

@@ -8,12 +8,15 @@
 //! module) and runs conv2d, conv_transpose2d and all their gradients with the im2col + GEMM
 //! kernels of [`crate::kernels::conv`] ([`conv_ops`]); add, sub, mul and div of broadcast or
 //! strided operands (most gradient arithmetic) run on [`crate::kernels::strided`]
-//! ([`elementwise`]). `Autodiff<FastCpu>` calls these for
+//! ([`elementwise`]); the element-wise maps, masks, comparisons, fills and slice assignment
+//! that Flex runs on one thread run on rayon threads for large tensors ([`parallel_ops`]).
+//! `Autodiff<FastCpu>` calls these for
 //! the backward pass, so model code, generic over the backend, does not change.
 
 mod conv_ops;
 mod delegate;
 mod elementwise;
+mod parallel_ops;
 
 pub use conv_ops::{ConvAlgorithm, set_conv_algorithm};
 
