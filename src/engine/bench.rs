@@ -133,7 +133,7 @@ pub enum BenchError {
 /// Timings of one benchmark.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchResult {
-    /// Implementation name (`toongan-fast`, `burn-flex`, `pytorch`, `onnxruntime`).
+    /// Implementation name (`toongan-fast`, `burn-fastcpu`, `pytorch`, `onnxruntime`).
     pub engine: String,
     /// Workload (`forward 256x256`, `photo 1024x768 e2e`).
     pub case: String,
@@ -173,7 +173,7 @@ pub fn run_bench(
         ),
         BenchEngine::Burn => (
             Box::new(BurnTranslator::new(generator, &config, Default::default())),
-            "burn-flex",
+            "burn-fastcpu",
         ),
     };
     let out_dir = tempfile::tempdir().map_err(BenchError::TempDir)?;
