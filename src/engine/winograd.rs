@@ -6,6 +6,10 @@
 //! (K×C weights times C×tiles), so the 3x3 conv costs 36·K·C multiply-adds per 16 output
 //! pixels instead of 144·K·C. The transforms run across a whole row of tiles at once so the
 //! compiler vectorizes them. Tiles are processed in chunks of tile rows to bound memory.
+//!
+//! The engine runs the forward pass with padding 1; the training backend
+//! ([`crate::backend::FastCpu`]) runs it with zero padding 0–2 for the forward pass and the
+//! data gradient, and [`weight_grad`] for the weight gradient.
 
 use rayon::prelude::*;
 
@@ -113,7 +117,7 @@ impl WinogradConv {
                     }
                     for (xi, values) in tile.iter().enumerate() {
                         // SAFETY: row (ξ, ko) of U, c floats inside `u`, is written by
-                        // this task only; block b covers its columns b·16..b·16 + n < c.
+                        // this task only; block b covers its columns b·16..b·16 + n ≤ c.
                         unsafe {
                             std::ptr::copy_nonoverlapping(
                                 values.as_ptr(),
