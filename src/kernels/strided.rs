@@ -10,6 +10,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::gemm::SendPtr;
+
 /// A strided view of `data`: element at multi-index `i` is `data[offset + Σ i[d]·strides[d]]`.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a, T = f32> {
@@ -428,7 +430,7 @@ pub fn assign(
                     // distinct box elements are distinct positions (the contract), and each is
                     // written by exactly one task, so no two threads write the same element
                     // and nothing reads `dst` meanwhile (it is borrowed mutably).
-                    unsafe { *ptr.get().add(od + j * sd) = src.data[os + j * ss] };
+                    unsafe { *ptr.add(od + j * sd) = src.data[os + j * ss] };
                 }
             },
         )
@@ -439,18 +441,3 @@ pub fn assign(
         (0..n_chunks).for_each(task);
     }
 }
-
-/// A raw pointer that may cross threads (see the SAFETY comment where it is written through).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
-// SAFETY: `assign` hands each task a disjoint set of positions to write through the pointer.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above; the pointer itself is only copied.
-unsafe impl Sync for SendPtr {}
