@@ -18,7 +18,7 @@ use toongan::train::gan_model::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;
-use common::{shared_dir, weights_dir};
+use common::weights_dir;
 
 fn shipped_plan() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/improving-cartoongan.toml")

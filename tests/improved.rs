@@ -19,7 +19,6 @@ use toongan::train::{RunOutcome, TrainConfig, Trainer};
 use toongan::weights::npy::read_npy;
 
 mod common;
-use common::shared_dir;
 
 fn resnet_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
