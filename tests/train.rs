@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::vgg::Vgg19Config;
@@ -19,7 +18,7 @@ use toongan::weights::npy::read_npy;
 
 mod common;
 use common::modules::{load_prefixed, tensors};
-use common::{rel_err, shared_dir as shared, weights_dir};
+use common::{rel_err, weights_dir};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train")
