@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Tensor, TensorData};
 use serde_json::json;
@@ -32,6 +31,11 @@ use toongan::train::TrainConfig;
 use toongan::train::cartoongan::CartoonGan;
 use toongan::train::gan_model::{Losses, Phase};
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
+
+// The parity tests' helpers for PyTorch-named safetensors files.
+#[path = "../tests/common/modules.rs"]
+mod modules;
+use modules::{load_prefixed, tensors};
 
 /// Command-line options (`--name value`).
 struct Options {
@@ -181,9 +185,9 @@ impl AutodiffBackendTask for TinySteps<'_> {
         config.apply_preset("tiny")?;
         let mut model = CartoonGan::<B>::new(&config.cartoongan, &config.train, &device)?;
         let init = self.fixtures.join("step_init.safetensors");
-        load_prefixed(&mut model.g, &init, "g")?;
-        load_prefixed(&mut model.d, &init, "d")?;
-        load_prefixed(&mut model.content.network, &init, "vgg")?;
+        load_prefixed(&mut model.g, &init, "g").map_err(anyhow::Error::msg)?;
+        load_prefixed(&mut model.d, &init, "d").map_err(anyhow::Error::msg)?;
+        load_prefixed(&mut model.content.network, &init, "vgg").map_err(anyhow::Error::msg)?;
         let bytes = std::fs::read(&init).with_context(|| init.display().to_string())?;
         let st = safetensors::SafeTensors::deserialize(&bytes)?;
         let batch = |name: &str| -> anyhow::Result<Tensor<B, 4>> {
@@ -202,49 +206,19 @@ impl AutodiffBackendTask for TinySteps<'_> {
         let mut out = Vec::new();
         for phase in [Phase::Init, Phase::Adversarial] {
             let losses = model.step_tensors(p.clone(), c.clone(), s.clone(), phase);
-            let mut weights = tensors(&model.g, "g");
-            weights.extend(tensors(&model.d, "d"));
+            fn prefixed(
+                prefix: &'static str,
+                t: HashMap<String, Vec<f32>>,
+            ) -> impl Iterator<Item = (String, Vec<f32>)> {
+                t.into_iter()
+                    .map(move |(k, v)| (format!("{prefix}.{k}"), v))
+            }
+            let mut weights: HashMap<String, Vec<f32>> = prefixed("g", tensors(&model.g)).collect();
+            weights.extend(prefixed("d", tensors(&model.d)));
             out.push((losses, weights));
         }
         Ok(out)
     }
-}
-
-fn load_prefixed<B: Backend, M: ModuleSnapshot<B>>(
-    module: &mut M,
-    file: &Path,
-    prefix: &str,
-) -> anyhow::Result<()> {
-    let mut store = SafetensorsStore::from_file(file)
-        .with_key_remapping(format!(r"^{prefix}\."), "")
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .skip_enum_variants(true)
-        .allow_partial(false);
-    let result = module
-        .load_from(&mut store)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", file.display()))?;
-    if !result.missing.is_empty() || !result.errors.is_empty() {
-        bail!(
-            "{prefix}: missing {:?}, errors {:?}",
-            result.missing,
-            result.errors
-        );
-    }
-    Ok(())
-}
-
-fn tensors<B: Backend, M: ModuleSnapshot<B>>(
-    module: &M,
-    prefix: &str,
-) -> HashMap<String, Vec<f32>> {
-    module
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .into_iter()
-        .filter_map(|s| {
-            let data = s.to_data().ok()?.convert::<f32>().to_vec().ok()?;
-            Some((format!("{prefix}.{}", s.full_path()), data))
-        })
-        .collect()
 }
 
 fn median_seconds(runs: usize, mut once: impl FnMut()) -> f64 {

@@ -1,13 +1,25 @@
-//! toongan: photo-to-cartoon translation with GANs.
+//! toongan: photo-to-cartoon translation with GANs: inference, training and evaluation.
 //!
-//! The library behind the `toongan` binary: the CartoonGAN generator and its published
-//! weights ([`model`], [`weights`]), image decoding and tiling ([`imageio`]), and inference
-//! ([`cartoonize`]). Training, evaluation and the survey join as sibling modules.
+//! The library behind the `toongan` binary (whose `cli` module only parses arguments and calls
+//! into this crate). Modules, from the bottom up; each imports only modules listed before it
+//! (`tools/check_module_graph.py` checks this order and reports file-level cycles):
 //!
-//! Dependencies point one way: the binary's `cli` → `cartoonize` → `weights` → `model`; `imageio` stands
-//! on its own.
+//! - [`kernels`]: pure slice kernels (GEMM, Winograd, im2col, strided loops, padding
+//!   geometry); imports nothing else of the crate. [`imageio`] (decoding, encoding, tiling),
+//!   [`report`] (tables, grids, plots) and [`survey`] (the human preference study's web app
+//!   and store) stand on their own too.
+//! - [`model`]: the networks, generic over the burn backend.
+//! - [`weights`]: reading and fetching weights and checkpoints; [`cartoonize`]: inference on
+//!   images and batches of files, through the [`cartoonize::Translator`] trait.
+//! - [`engine`] (the fast CPU inference generator, a `Translator` on kernels) and [`backend`]
+//!   (burn backends: `FastCpu` on kernels, `--device` choice); neither imports the other.
+//! - [`bench`] (generator speed, engine vs burn), [`train`] (data, edge smoothing, losses, the
+//!   models, the loop, checkpoints) and [`eval`] (FID and KID as pytorch-fid and
+//!   torch-fidelity compute them).
+//! - [`experiment`]: plans run end to end (train, cartoonize, score, report).
 
 pub mod backend;
+pub mod bench;
 pub mod cartoonize;
 pub mod engine;
 pub mod eval;

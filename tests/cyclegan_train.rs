@@ -5,11 +5,13 @@
 //! Shared data via `TOONGAN_SHARED_DIR` (default `<manifest>/../shared`).
 
 mod common;
+use common::modules::{load_prefixed, tensors};
+use common::rel_err;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::{PatchGanConfig, ResnetGeneratorConfig};
@@ -26,51 +28,6 @@ const LR: f64 = 2e-4;
 
 fn fixtures() -> PathBuf {
     common::fixture("cyclegan_train")
-}
-
-/// max |a − b| / max |b|.
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b
-        .iter()
-        .fold(0f64, |m, &v| m.max(v.abs() as f64))
-        .max(1e-12);
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0f64, |m, (&x, &y)| m.max((x as f64 - y as f64).abs()));
-    diff / scale
-}
-
-/// Loads `prefix.*` tensors of a safetensors file (toongan module paths) into a module.
-fn load_prefixed<M: ModuleSnapshot<CpuAutodiff>>(module: &mut M, file: &Path, prefix: &str) {
-    let mut store = SafetensorsStore::from_file(file)
-        .with_key_remapping(format!(r"^{prefix}\."), "")
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .allow_partial(false);
-    let result = module.load_from(&mut store).expect("load");
-    assert!(
-        result.missing.is_empty(),
-        "{prefix}: missing {:?}",
-        result.missing
-    );
-    assert!(
-        result.errors.is_empty(),
-        "{prefix}: errors {:?}",
-        result.errors
-    );
-}
-
-/// A module's tensors by module path.
-fn tensors<M: ModuleSnapshot<CpuAutodiff>>(module: &M) -> HashMap<String, Vec<f32>> {
-    module
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .into_iter()
-        .map(|s| {
-            let data = s.to_data().unwrap().convert::<f32>().to_vec().unwrap();
-            (s.full_path(), data)
-        })
-        .collect()
 }
 
 /// Whether `key` is the bias of a conv followed by instance norm (every conv of both
@@ -141,10 +98,10 @@ fn parity(scenario: &str, lambda_identity: f64, edge: bool, phase: Phase, lr: f6
     let schedule = ScheduleConfig::new().with_lr(lr).with_epsilon(epsilon);
     let mut model = CycleGan::<CpuAutodiff>::new(&config, &schedule, &device).unwrap();
     let init = fixtures().join("init.safetensors");
-    load_prefixed(&mut model.g.a, &init, "g_a");
-    load_prefixed(&mut model.g.b, &init, "g_b");
-    load_prefixed(&mut model.d.a, &init, "d_a");
-    load_prefixed(&mut model.d.b, &init, "d_b");
+    load_prefixed(&mut model.g.a, &init, "g_a").unwrap();
+    load_prefixed(&mut model.g.b, &init, "g_b").unwrap();
+    load_prefixed(&mut model.d.a, &init, "d_a").unwrap();
+    load_prefixed(&mut model.d.b, &init, "d_b").unwrap();
     let bytes = std::fs::read(&init).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let batch = |name: &str| {
@@ -254,16 +211,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     let cartoons = root.join("cartoons");
     std::fs::create_dir_all(&photos).unwrap();
     std::fs::create_dir_all(&cartoons).unwrap();
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(common::shared_dir().join("images/photos"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            ["png", "jpg", "jpeg"].contains(&ext.to_ascii_lowercase().as_str())
-        })
-        .collect();
-    sources.sort();
+    let sources = common::shared_photos();
     assert!(sources.len() >= 8, "need 8 shared photos");
     for (i, src) in sources.iter().take(8).enumerate() {
         let mut img = toongan::train::data::load_resized(src, 96).unwrap();

@@ -5,20 +5,23 @@
 //! Needs `TOONGAN_WEIGHTS_DIR` (a folder with `<style>/*.npy`) for the fixture tests and
 //! `TOONGAN_SHARED_DIR` (default `../shared`) for the tiling test. Run in release mode.
 
+mod common;
+use common::{shared_dir, weights_dir};
+
 use std::path::PathBuf;
 
 use burn::module::{Param, RunningState};
 use burn::tensor::{Distribution, Tensor, TensorData};
 use toongan::backend::Cpu;
 use toongan::cartoonize::{BurnTranslator, TileOptions, Translator, cartoonize_image};
-use toongan::engine::conv_transpose::ConvTranspose;
-use toongan::engine::im2col_conv::Im2colConv;
-use toongan::engine::tap_conv::TapConv;
-use toongan::engine::winograd::WinogradConv;
 use toongan::engine::{CpuGenerator, Workspace};
 use toongan::imageio::decode_image;
 use toongan::imageio::encode::to_u8;
-use toongan::model::padding::Pad;
+use toongan::kernels::Pad;
+use toongan::kernels::conv_transpose::ConvTranspose;
+use toongan::kernels::im2col_conv::Im2colConv;
+use toongan::kernels::tap_conv::TapConv;
+use toongan::kernels::winograd::WinogradConv;
 use toongan::model::{
     Activation, ChannelOrder, Generator, GeneratorConfig, Norm, NormKind, PaddingScheme,
 };
@@ -311,21 +314,6 @@ fn engine_matches_burn_on_tiny_generators_of_every_configuration() {
     }
 }
 
-fn weights_dir() -> PathBuf {
-    let dir = std::env::var_os("TOONGAN_WEIGHTS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "set TOONGAN_WEIGHTS_DIR to a folder holding <style>/*.npy (the published CartoonGAN \
-             weights, e.g. /work/shared/weights/cartoongan)"
-        )
-    });
-    assert!(
-        dir.join("shinkai").is_dir(),
-        "TOONGAN_WEIGHTS_DIR={} has no shinkai/ folder of published weights",
-        dir.display()
-    );
-    dir
-}
-
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cartoongan")
 }
@@ -381,12 +369,6 @@ fn burn_translator_matches_float64_fixture() {
     let g = load_published_generator::<Cpu>(&dir.join("shinkai"), &device).expect("weights");
     let burn = BurnTranslator::new(g, &GeneratorConfig::published(), device);
     check_fixture(&burn, "stairs_128", "shinkai");
-}
-
-fn shared_dir() -> PathBuf {
-    std::env::var_os("TOONGAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! Fixtures: `tests/fixtures/eval/`, made by `tools/make_inception_fixture.py` and
 //! `tools/make_fid_fixture.py` (regeneration commands in their docstrings).
 
+mod common;
+use common::{rel_err, shared_dir, weights_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,18 +24,6 @@ use toongan::weights::{FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval")
-}
-
-fn shared_dir() -> PathBuf {
-    std::env::var_os("TOONGAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-fn weights_dir() -> PathBuf {
-    std::env::var_os("TOONGAN_WEIGHTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shared_dir().join("weights/cartoongan"))
 }
 
 /// Reads a float array (f32 or f64) and its shape from a fixture `.npz`.
@@ -77,15 +68,6 @@ fn features(npz: &mut NpzArchive<std::io::BufReader<std::fs::File>>, name: &str)
     Features::new(shape[1] as usize, v.into_iter().map(|x| x as f32).collect()).unwrap()
 }
 
-fn max_rel_err(got: &[f32], want: &[f64]) -> f64 {
-    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-    let diff = got
-        .iter()
-        .zip(want)
-        .fold(0f64, |m, (g, w)| m.max((f64::from(*g) - w).abs()));
-    diff / scale
-}
-
 #[test]
 fn inception_features_match_pytorch_fid_on_deterministic_weights() {
     let dir = fixtures();
@@ -114,7 +96,7 @@ fn inception_features_match_pytorch_fid_on_deterministic_weights() {
         for i in 0..3 {
             let got = &ex.features.values[i * dims..(i + 1) * dims];
             let w = &want[i * dims..(i + 1) * dims];
-            let err = max_rel_err(got, w);
+            let err = rel_err(got, w);
             assert!(err < 1e-4, "dims {dims}, image {i}: max rel error {err:e}");
         }
     }

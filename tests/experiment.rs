@@ -18,7 +18,7 @@ use toongan::train::gan_model::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;
-use common::{shared_dir, weights_dir};
+use common::weights_dir;
 
 fn shipped_plan() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/improving-cartoongan.toml")
@@ -27,13 +27,7 @@ fn shipped_plan() -> PathBuf {
 /// Shared photos: 4 training photos, 4 training cartoons (photos cartoonized with the
 /// published Hayao style), 4 test photos, 6 test cartoons; 96 px short side.
 fn make_data(root: &Path) -> [PathBuf; 4] {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(shared_dir().join("images/photos"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-        .collect();
-    sources.sort();
+    let sources = common::shared_photos();
     assert!(sources.len() >= 18, "need 18 shared photos");
     let registry = StyleRegistry {
         weights_dir: Some(weights_dir()),

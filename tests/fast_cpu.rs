@@ -6,6 +6,9 @@
 //!
 //! Run in release mode: `cargo test --release --test fast_cpu`.
 
+mod common;
+use common::rel_err;
+
 use burn::backend::Autodiff;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -35,16 +38,6 @@ fn flex(data: &[f32], shape: &[usize]) -> FlexTensor {
 
 fn values(t: FlexTensor) -> Vec<f32> {
     t.into_data().to_vec::<f32>().unwrap()
-}
-
-/// Largest |a - b| over the largest |b|: a relative error for the whole tensor.
-fn rel_err(a: &[f32], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len(), "sizes differ");
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (&x, &y)| m.max((x as f64 - y).abs()))
-        / scale
 }
 
 fn to64(v: &[f32]) -> Vec<f64> {
@@ -720,8 +713,8 @@ fn winograd_convolutions_match_float64_and_im2col() {
 /// tile row per chunk gives what one chunk for the whole image gives.
 #[test]
 fn winograd_weight_gradient_chunks_agree() {
-    use toongan::engine::winograd;
-    use toongan::model::padding::Pad;
+    use toongan::kernels::winograd;
+    use toongan::model::padding::{Pad, pad_tensor};
     let (n, c, k, h, w) = (2, 5, 3, 13, 10);
     for p in [0, 1, 2] {
         let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
@@ -1214,7 +1207,7 @@ mod parallel_ops {
                     &Default::default(),
                 )
                 .require_grad();
-                let y = pad.apply(xt.clone());
+                let y = pad_tensor(xt.clone(), pad);
                 let gt = Tensor::<B, 4>::from_data(
                     TensorData::new(g[..8 * h * w].to_vec(), [1, 8, h, w]),
                     &Default::default(),

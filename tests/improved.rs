@@ -19,7 +19,6 @@ use toongan::train::{RunOutcome, TrainConfig, Trainer};
 use toongan::weights::npy::read_npy;
 
 mod common;
-use common::shared_dir;
 
 fn resnet_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,13 +28,7 @@ fn resnet_fixture(name: &str) -> PathBuf {
 
 /// 4 photos as "photos" and 4 others as "cartoons" (training only needs two domains), 80 px.
 fn make_data(root: &Path) -> (PathBuf, PathBuf) {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(shared_dir().join("images/photos"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-        .collect();
-    sources.sort();
+    let sources = common::shared_photos();
     let (photos, cartoons) = (root.join("photos"), root.join("cartoons"));
     for (i, src) in sources.iter().take(8).enumerate() {
         let dir = if i < 4 { &photos } else { &cartoons };

@@ -2,6 +2,9 @@
 //! `torch.save(model.state_dict())` with the official layout and deterministic weights
 //! (`tools/make_resnet_fixture.py`), features compared with torchvision's (float64).
 
+mod common;
+use common::rel_err;
+
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
@@ -13,7 +16,7 @@ use toongan::weights::torchvision_resnet::{
 };
 
 /// Relative error bar: max|ours - torchvision| / max|torchvision| over the whole tensor.
-const REL_TOL: f32 = 1e-4;
+const REL_TOL: f64 = 1e-4;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,16 +31,6 @@ fn npy(name: &str) -> NpyArray {
 fn tensor<B: Backend>(a: &NpyArray, device: &B::Device) -> Tensor<B, 4> {
     let shape: [usize; 4] = a.shape.clone().try_into().unwrap();
     Tensor::from_data(TensorData::new(a.data.clone(), shape), device)
-}
-
-fn rel_error(ours: &[f32], expected: &[f32]) -> f32 {
-    let max_diff = ours
-        .iter()
-        .zip(expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    let max_ref = expected.iter().map(|b| b.abs()).fold(0.0f32, f32::max);
-    max_diff / max_ref
 }
 
 fn check(depth: ResnetDepth, layer: ResnetLayer, layer_name: &str) {
@@ -55,7 +48,7 @@ fn check(depth: ResnetDepth, layer: ResnetLayer, layer_name: &str) {
     );
     assert_eq!(expected.shape[1], config.output_channels());
     let ours = y.into_data().to_vec::<f32>().unwrap();
-    let rel = rel_error(&ours, &expected.data);
+    let rel = rel_err(&ours, &expected.data);
     eprintln!("{depth} {layer_name}: rel. error {rel:.2e}");
     assert!(rel <= REL_TOL, "{depth} {layer_name}: rel. error {rel:.2e}");
 }
@@ -104,7 +97,7 @@ fn autodiff_uses_running_stats_and_passes_gradients() {
     let y = model.forward(x.clone());
     let expected = npy("resnet18_layer1.npy");
     let ours = y.clone().into_data().to_vec::<f32>().unwrap();
-    assert!(rel_error(&ours, &expected.data) <= REL_TOL);
+    assert!(rel_err(&ours, &expected.data) <= REL_TOL);
     let grads = y.sum().backward();
     let g = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
     assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|v| *v != 0.0));

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::vgg::Vgg19Config;
@@ -18,7 +17,8 @@ use toongan::train::{RunOutcome, TrainConfig, TrainError, Trainer};
 use toongan::weights::npy::read_npy;
 
 mod common;
-use common::{shared_dir as shared, weights_dir};
+use common::modules::{load_prefixed, tensors};
+use common::{rel_err, weights_dir};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train")
@@ -33,20 +33,6 @@ fn l2_rel_err(a: &[f32], b: &[f32]) -> f64 {
         .sum();
     let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (d / n.max(1e-300)).sqrt()
-}
-
-/// max |a - b| / max |b|.
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b
-        .iter()
-        .fold(0f64, |m, &v| m.max(v.abs() as f64))
-        .max(1e-12);
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0f64, |m, (&x, &y)| m.max((x as f64 - y as f64).abs()));
-    diff / scale
 }
 
 fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
@@ -104,40 +90,6 @@ fn missing_vgg_file_names_file_and_url() {
         err.contains("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"),
         "{err}"
     );
-}
-
-/// Loads `prefix.*` tensors of a PyTorch-named safetensors file into a module.
-fn load_prefixed<M: ModuleSnapshot<CpuAutodiff>>(module: &mut M, file: &Path, prefix: &str) {
-    let mut store = SafetensorsStore::from_file(file)
-        .with_key_remapping(format!(r"^{prefix}\."), "")
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .skip_enum_variants(true)
-        .allow_partial(false);
-    let result = module.load_from(&mut store).expect("load");
-    assert!(
-        result.missing.is_empty(),
-        "{prefix}: missing {:?}",
-        result.missing
-    );
-    assert!(
-        result.errors.is_empty(),
-        "{prefix}: errors {:?}",
-        result.errors
-    );
-}
-
-/// A module's tensors under PyTorch names.
-fn tensors<M: ModuleSnapshot<CpuAutodiff>>(module: &M) -> HashMap<String, Vec<f32>> {
-    module
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .into_iter()
-        .map(|s| {
-            (
-                s.full_path(),
-                s.to_data().unwrap().convert::<f32>().to_vec().unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// Whether `key` is the bias of a conv whose output goes straight into batch norm.
@@ -198,9 +150,9 @@ fn one_training_step_matches_pytorch() {
     let mut model =
         CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device).unwrap();
     let init = fixtures().join("step_init.safetensors");
-    load_prefixed(&mut model.g, &init, "g");
-    load_prefixed(&mut model.d, &init, "d");
-    load_prefixed(&mut model.content.network, &init, "vgg");
+    load_prefixed(&mut model.g, &init, "g").unwrap();
+    load_prefixed(&mut model.d, &init, "d").unwrap();
+    load_prefixed(&mut model.content.network, &init, "vgg").unwrap();
     let bytes = std::fs::read(&init).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let batch = |name: &str| {
@@ -259,17 +211,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     let cartoons_dir = root.join("cartoons");
     std::fs::create_dir_all(photos_dir.join("nested")).unwrap();
     std::fs::create_dir_all(&cartoons_dir).unwrap();
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(shared().join("images/photos"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| {
-                ["png", "jpg", "jpeg"].contains(&e.to_ascii_lowercase().to_str().unwrap_or(""))
-            })
-        })
-        .collect();
-    sources.sort();
+    let sources = common::shared_photos();
     assert!(sources.len() >= 8, "need 8 shared photos");
     let registry = StyleRegistry {
         weights_dir: Some(weights_dir()),
@@ -437,8 +379,8 @@ fn init_phase_learns_to_reconstruct_content() {
     // process-wide generator that the tests running beside this one also draw from, so a
     // random start would differ from run to run.
     let init = fixtures().join("step_init.safetensors");
-    load_prefixed(&mut model.content.network, &init, "vgg");
-    load_prefixed(&mut model.g, &init, "g");
+    load_prefixed(&mut model.content.network, &init, "vgg").unwrap();
+    load_prefixed(&mut model.g, &init, "g").unwrap();
     let yy: Vec<f32> = (0..2 * 3 * 32 * 32)
         .map(|i| {
             let (x, y, c) = (

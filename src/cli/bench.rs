@@ -7,7 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 use clap::Args;
 use toongan::backend::Cpu;
-use toongan::engine::bench::{BenchResult, BenchSpec, format_table, run_bench, standard_suite};
+use toongan::bench::{BenchResult, BenchSpec, format_table, run_bench, standard_suite};
 use toongan::model::GeneratorConfig;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
@@ -50,8 +50,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.child {
         for spec in cases {
             let runs = match spec.engine {
-                toongan::engine::bench::BenchEngine::Fast => args.runs,
-                toongan::engine::bench::BenchEngine::Burn => args.burn_runs,
+                toongan::bench::BenchEngine::Fast => args.runs,
+                toongan::bench::BenchEngine::Burn => args.burn_runs,
             };
             let result = run_bench(spec, generator(&args)?, &photo, runs)?;
             println!("{}", serde_json::to_string(&result)?);

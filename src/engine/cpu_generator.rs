@@ -8,16 +8,16 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::{Tensor, backend::Backend};
 
-use super::conv_transpose::ConvTranspose;
-use super::im2col_conv::Im2colConv;
 use super::instance_norm::{InstanceNormParams, norm_act_add};
-use super::tap_conv::TapConv;
-use super::winograd::WinogradConv;
 use super::workspace::{Workspace, sized};
 use crate::cartoonize::Translator;
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
+use crate::kernels::Pad;
+use crate::kernels::conv_transpose::ConvTranspose;
+use crate::kernels::im2col_conv::Im2colConv;
+use crate::kernels::tap_conv::TapConv;
+use crate::kernels::winograd::WinogradConv;
 use crate::model::generator::PaddedConv;
-use crate::model::padding::Pad;
 use crate::model::{Activation, ChannelOrder, Generator, GeneratorConfig, Norm};
 
 /// Why a generator cannot be run by the CPU engine.
@@ -121,7 +121,7 @@ impl ConvLayer {
     /// Picks the kernel: Winograd for 3x3 stride 1 same-size, per-tap GEMM for stride-1
     /// same-size convs with few outputs, im2col + GEMM otherwise.
     fn plan(raw: RawConv, pad: Pad) -> Self {
-        let p = super::pad_width(pad);
+        let p = pad.width();
         let same = raw.stride == 1 && 2 * p + 1 == raw.kernel;
         let op = if same && raw.kernel == 3 {
             ConvOp::Winograd(WinogradConv::new(&raw.weight, &raw.bias, raw.k, raw.c))
@@ -356,11 +356,6 @@ impl CpuGenerator {
             *v = v.tanh();
         }
         out
-    }
-
-    /// Bytes held by the reusable workspace (grows to what the largest image needed).
-    pub fn workspace_bytes(&self) -> usize {
-        self.workspace.lock().map_or(0, |ws| ws.bytes())
     }
 }
 

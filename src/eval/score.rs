@@ -7,7 +7,7 @@ use burn::tensor::backend::Backend;
 
 use super::{
     EvalError, ExtractOptions, Extracted, Kid, KidOptions, Statistics, extract_features,
-    frechet_distance, kid, list_images, read_stats,
+    frechet_distance, kid, list_images,
 };
 use crate::model::inception::block_for_dims;
 use crate::model::{FidInception, FidInceptionConfig};
@@ -95,24 +95,6 @@ pub fn side_features<B: Backend>(
         });
     }
     Ok(extracted)
-}
-
-/// Statistics of a side: read from its `.npz`, or computed from its images.
-pub fn side_statistics<B: Backend>(
-    model: Option<&FidInception<B>>,
-    side: &Side,
-    options: &ExtractOptions,
-    device: &B::Device,
-    progress: impl FnMut(usize, usize),
-) -> Result<(Statistics, Option<Extracted>), EvalError> {
-    match side {
-        Side::Stats(path) => Ok((read_stats(path)?, None)),
-        Side::Folder(dir) => {
-            let model = model.ok_or_else(|| EvalError::Shape("no model loaded".into()))?;
-            let ex = side_features(model, dir, options, device, progress)?;
-            Ok((Statistics::from_features(&ex.features)?, Some(ex)))
-        }
-    }
 }
 
 /// FID and KID of the images in `generated` against those in `reference`, for

@@ -4,7 +4,7 @@
 //! Layout NCHW, f32, zero padding, any stride and padding, dilation 1, groups 1; the weight is
 //! the K×(C·kh·kw) matrix that burn/PyTorch's `[K][C][kh][kw]` already is. Per image, and per
 //! chunk of output rows (so the unrolled patch matrix `col`, (C·kh·kw)×pixels, stays near
-//! [`CHUNK_BYTES`]):
+//! [`CHUNK_BYTES`](super::CHUNK_BYTES)):
 //! - forward: `out = W · col(x)`;
 //! - data gradient: `dcol = Wᵀ · grad`, then col2im adds each patch entry back to the input
 //!   pixel it was read from;
@@ -21,9 +21,6 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::gemm::{Mat, MatMut, gemm, threads};
-
-/// The unrolled patch matrix of one chunk is kept near this many bytes.
-pub const CHUNK_BYTES: usize = 16 << 20;
 
 /// Shape of one convolution: input planes, kernel, stride, padding and the output size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

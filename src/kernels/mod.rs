@@ -1,6 +1,26 @@
-//! CPU kernels shared by the inference engine ([`crate::engine`]) and the training backend
-//! ([`crate::backend::FastCpu`]): the GEMM entry point, im2col/col2im convolutions and strided element-wise loops.
+//! The floor of the CPU stack: pure slice kernels on `f32` planes, importing nothing else
+//! of the crate. The inference engine ([`crate::engine`]) and the training backend
+//! ([`crate::backend::FastCpu`]) are both built on them; neither imports the other.
+//!
+//! - [`gemm`]: the one entry to the `gemm` crate, with strided matrix views;
+//! - [`winograd`]: 3x3 stride-1 convolutions by Winograd F(4x4,3x3), forward, data and
+//!   weight gradients (the engine's and FastCpu's wide 3x3 layers);
+//! - [`conv`]: im2col + GEMM convolutions with zero padding and both gradients (FastCpu's
+//!   other convolutions and its transposed convolutions);
+//! - [`im2col_conv`], [`tap_conv`], [`conv_transpose`]: the engine's reflect- or
+//!   zero-padded strided, narrow and transposed convolutions;
+//! - [`strided`]: element-wise loops over strided and broadcast views;
+//! - [`padding`] (padding geometry) and [`chunk`] (the chunk-size policy all of them share).
 
+pub mod chunk;
 pub mod conv;
+pub mod conv_transpose;
 pub(crate) mod gemm;
+pub mod im2col_conv;
+pub mod padding;
 pub mod strided;
+pub mod tap_conv;
+pub mod winograd;
+
+pub use chunk::CHUNK_BYTES;
+pub use padding::Pad;

@@ -12,7 +12,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::{Tensor, activation::tanh, backend::Backend};
 
-use super::padding::Pad;
+use super::padding::{Pad, pad_tensor};
 use super::{Activation, ChannelOrder, Norm, NormKind, PaddingScheme};
 
 /// Hyperparameters of the generator. The defaults are the published CartoonGAN layout.
@@ -68,7 +68,7 @@ impl<B: Backend> PaddedConv<B> {
 
     /// Pads, then convolves.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.conv.forward(self.pad.apply(x))
+        self.conv.forward(pad_tensor(x, self.pad))
     }
 }
 

@@ -3,6 +3,8 @@
 use burn::tensor::{Tensor, backend::Backend, ops::PadMode};
 use serde::{Deserialize, Serialize};
 
+pub use crate::kernels::Pad;
+
 /// Padding scheme of the generator's convolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -12,15 +14,6 @@ pub enum PaddingScheme {
     Published,
     /// Reflection before every convolution (the TensorFlow port's choice).
     ReflectEverywhere,
-}
-
-/// How one convolution pads its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pad {
-    /// Zero padding of the given width.
-    Zeros(usize),
-    /// Mirror padding that does not repeat the edge pixel (PyTorch `ReflectionPad2d`).
-    Reflect(usize),
 }
 
 impl PaddingScheme {
@@ -33,19 +26,17 @@ impl PaddingScheme {
     }
 }
 
-impl Pad {
-    /// Pads an NCHW tensor on its two spatial dimensions.
-    pub fn apply<B: Backend>(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        match *self {
-            Pad::Zeros(0) | Pad::Reflect(0) => x,
-            // What `pad(.., PadMode::Constant(0.0))` computes, but from a zeros tensor: burn
-            // builds the constant-filled one as host data on the calling thread.
-            Pad::Zeros(p) => {
-                let [n, c, h, w] = x.dims();
-                Tensor::zeros([n, c, h + 2 * p, w + 2 * p], &x.device())
-                    .slice_assign([0..n, 0..c, p..p + h, p..p + w], x)
-            }
-            Pad::Reflect(p) => x.pad([(p, p), (p, p)], PadMode::Reflect),
+/// Pads an NCHW tensor on its two spatial dimensions as `pad` says.
+pub fn pad_tensor<B: Backend>(x: Tensor<B, 4>, pad: Pad) -> Tensor<B, 4> {
+    match pad {
+        Pad::Zeros(0) | Pad::Reflect(0) => x,
+        // What `pad(.., PadMode::Constant(0.0))` computes, but from a zeros tensor: burn
+        // builds the constant-filled one as host data on the calling thread.
+        Pad::Zeros(p) => {
+            let [n, c, h, w] = x.dims();
+            Tensor::zeros([n, c, h + 2 * p, w + 2 * p], &x.device())
+                .slice_assign([0..n, 0..c, p..p + h, p..p + w], x)
         }
+        Pad::Reflect(p) => x.pad([(p, p), (p, p)], PadMode::Reflect),
     }
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{TrainState, latest_checkpoint, save_checkpoint};
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
-use super::gan_model::{GanModel, Phase, build_model};
+use super::gan_model::{Phase, build_model};
 use super::metrics::{MetricsLog, MetricsRecord};
 use super::{TrainConfig, TrainError};
 
@@ -262,21 +262,4 @@ where
         bar.set_position(position);
         bar
     }
-}
-
-/// Convenience for callers holding a model already (tests): the model's generator path in
-/// the run's latest checkpoint.
-pub fn latest_generator(run_dir: &Path) -> Option<PathBuf> {
-    crate::weights::checkpoint::resolve_generator_path(run_dir).ok()
-}
-
-/// Builds the model a run would train, without training (tests, parity).
-pub fn model_for<B: AutodiffBackend>(
-    config: &TrainConfig,
-    device: &B::Device,
-) -> Result<Box<dyn GanModel<B>>, TrainError>
-where
-    B::Device: Clone,
-{
-    build_model::<B>(config, device)
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod modules;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -58,4 +60,34 @@ pub fn toongan(args: &[&str], cache: &Path) -> Output {
 /// Stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The shared photos (PNG and JPEG), sorted by name so every test sees the same order.
+pub fn shared_photos() -> Vec<PathBuf> {
+    let dir = shared_dir().join("images/photos");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            ["png", "jpg", "jpeg"].contains(&ext.to_ascii_lowercase().as_str())
+        })
+        .collect();
+    photos.sort();
+    photos
+}
+
+/// Largest |got − want| over the largest |want|: one relative error for a whole tensor.
+pub fn rel_err<T: Copy + Into<f64>>(got: &[f32], want: &[T]) -> f64 {
+    assert_eq!(got.len(), want.len(), "sizes differ");
+    let scale = want
+        .iter()
+        .fold(0f64, |m, &v| m.max(v.into().abs()))
+        .max(1e-30);
+    let diff = got
+        .iter()
+        .zip(want)
+        .fold(0f64, |m, (&g, &w)| m.max((f64::from(g) - w.into()).abs()));
+    diff / scale
 }

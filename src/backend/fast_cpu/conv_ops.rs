@@ -16,15 +16,15 @@
 
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn_backend::{DType, TensorMetadata};
-use burn_flex::{Flex, FlexTensor, Layout};
-use burn_std::{Bytes, Shape};
+use burn_flex::{Flex, FlexTensor};
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::engine::winograd::{self, WinogradConv};
-use crate::kernels::conv::{self, CHUNK_BYTES, ConvGeom};
-use crate::model::padding::Pad;
+use super::flex_tensor::{contiguous, f32_tensor as tensor};
+use crate::kernels::conv::{self, ConvGeom};
+use crate::kernels::winograd::{self, WinogradConv};
+use crate::kernels::{CHUNK_BYTES, Pad};
 
 /// Fewest input and output channels, and output pixels, for which Winograd beats im2col +
 /// GEMM (measured, `examples/conv_kernels_bench.rs`): with fewer channels the tile transforms
@@ -133,19 +133,11 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 
 /// A contiguous copy (or the tensor itself when already contiguous) to read as a slice.
 fn dense(t: &FlexTensor) -> FlexTensor {
-    super::elementwise::contiguous(t)
+    contiguous(t)
 }
 
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
-}
-
-fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> FlexTensor {
-    FlexTensor::new(
-        Bytes::from_elems(data),
-        Layout::contiguous(Shape::new(shape)),
-        DType::F32,
-    )
 }
 
 /// The geometry of a convolution of `x` (N×C×h×w) with `weight` (K×C×kh×kw).
@@ -270,7 +262,7 @@ pub(super) fn conv2d_weight_backward(
                 shape[0],
                 Pad::Zeros(p),
                 &mut dw,
-                winograd::CHUNK_BYTES,
+                CHUNK_BYTES,
                 scratch,
             )
         });

@@ -16,6 +16,7 @@
 mod conv_ops;
 mod delegate;
 mod elementwise;
+mod flex_tensor;
 mod parallel_ops;
 
 pub use conv_ops::{ConvAlgorithm, set_conv_algorithm};

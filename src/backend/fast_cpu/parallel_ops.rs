@@ -14,24 +14,8 @@ use burn_backend::{DType, Scalar, TensorMetadata};
 use burn_flex::{Flex, FlexDevice, FlexTensor, Layout};
 use burn_std::{BoolDType, BoolStore, Bytes, FloatDType, Shape, Slice};
 
+use super::flex_tensor::{contiguous, f32_tensor, owned_copy, strides};
 use crate::kernels::strided::{self, View};
-
-/// Non-negative strides of `t`, or `None`.
-fn strides(t: &FlexTensor) -> Option<Vec<usize>> {
-    t.layout()
-        .strides()
-        .iter()
-        .map(|&s| usize::try_from(s).ok())
-        .collect()
-}
-
-fn f32_tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::new(
-        Bytes::from_elems(data),
-        Layout::contiguous(shape),
-        DType::F32,
-    )
-}
 
 /// Whether `t` is an f32 tensor large enough to be split over threads.
 fn is_big_f32(t: &FlexTensor) -> bool {
@@ -410,7 +394,7 @@ pub(super) fn float_reshape(tensor: FlexTensor, shape: Shape) -> FlexTensor {
     {
         return <Flex as FloatTensorOps<Flex>>::float_reshape(tensor, shape);
     }
-    let copy = super::elementwise::contiguous(&tensor);
+    let copy = contiguous(&tensor);
     <Flex as FloatTensorOps<Flex>>::float_reshape(copy, shape)
 }
 
@@ -451,7 +435,7 @@ pub(super) fn float_slice_assign(
     let mut out = if is_writable(&tensor) {
         tensor
     } else {
-        match super::elementwise::owned_copy(&tensor) {
+        match owned_copy(&tensor) {
             Some(copy) => copy,
             None => {
                 return <Flex as FloatTensorOps<Flex>>::float_slice_assign(tensor, slices, value);

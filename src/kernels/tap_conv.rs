@@ -9,13 +9,12 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::{Mat, MatMut, gemm};
+use super::gemm::{Mat, MatMut, gemm};
 
-use super::{source_index, threads};
-use crate::model::padding::Pad;
+use super::gemm::threads;
+use super::padding::Pad;
 
-/// The per-tap product of one chunk is kept near this many bytes.
-pub const CHUNK_BYTES: usize = 32 << 20;
+use super::chunk::CHUNK_BYTES;
 
 /// A stride-1 square convolution computed tap by tap.
 #[derive(Debug, Clone)]
@@ -69,7 +68,7 @@ impl TapConv {
     ) {
         let (k, c, ks) = (self.k, self.c, self.kernel);
         let taps = ks * ks;
-        let p = super::pad_width(pad);
+        let p = pad.width();
         assert_eq!(2 * p + 1, ks, "tap conv keeps the size: pad (kernel-1)/2");
         assert_eq!(input.len(), c * h * w, "conv input size");
         assert_eq!(out.len(), k * h * w, "conv output size");
@@ -84,7 +83,7 @@ impl TapConv {
         let cols: Vec<Vec<Option<usize>>> = (0..ks)
             .map(|kx| {
                 (0..w)
-                    .map(|x| source_index((x + kx) as isize - p as isize, w, pad))
+                    .map(|x| pad.source_index((x + kx) as isize - p as isize, w))
                     .collect()
             })
             .collect();
@@ -117,7 +116,7 @@ impl TapConv {
                         let line = &mut plane[oy * w..][..w];
                         line.fill(self.bias[ko]);
                         for ky in 0..ks {
-                            let Some(sy) = source_index((oy + ky) as isize - p as isize, h, pad)
+                            let Some(sy) = pad.source_index((oy + ky) as isize - p as isize, h)
                             else {
                                 continue;
                             };

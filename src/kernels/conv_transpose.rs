@@ -8,12 +8,11 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::{Mat, MatMut, gemm};
+use super::gemm::{Mat, MatMut, gemm};
 
-use super::threads;
+use super::gemm::threads;
 
-/// The per-tap product of one chunk is kept near this many bytes.
-pub const CHUNK_BYTES: usize = 32 << 20;
+use super::chunk::CHUNK_BYTES;
 
 /// A square transposed convolution (PyTorch `ConvTranspose2d`, groups 1, dilation 1).
 #[derive(Debug, Clone)]

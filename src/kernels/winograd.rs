@@ -13,13 +13,12 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::{Mat, MatMut, gemm};
+use super::gemm::{Mat, MatMut, gemm};
 
-use super::{SendPtr, pad_width, source_index, threads};
-use crate::model::padding::Pad;
+use super::gemm::{SendPtr, threads};
+use super::padding::Pad;
 
-/// Transform-domain buffers are sized to about this many bytes per chunk of tiles.
-pub const CHUNK_BYTES: usize = 32 << 20;
+use super::chunk::CHUNK_BYTES;
 
 /// A 3x3 convolution's weights in the Winograd domain, with its bias.
 #[derive(Debug, Clone)]
@@ -151,7 +150,7 @@ impl WinogradConv {
         scratch: &mut Vec<f32>,
     ) {
         let (k, c) = (self.k, self.c);
-        let p = pad_width(pad);
+        let p = pad.width();
         assert!(
             h + 2 * p >= 3 && w + 2 * p >= 3,
             "winograd input smaller than the kernel"
@@ -168,7 +167,7 @@ impl WinogradConv {
         }
         // Source column of every padded column 4·tx + s - p, phase by phase.
         let cols: Vec<Option<usize>> = (0..4 * (tw + 1))
-            .map(|x| source_index(x as isize - p as isize, w, pad))
+            .map(|x| pad.source_index(x as isize - p as isize, w))
             .collect();
         let mut ty0 = 0;
         while ty0 < th {
@@ -232,7 +231,7 @@ fn input_transform(
 ) {
     let t = rows * tw;
     let n1 = tw + 1;
-    let p = pad_width(pad);
+    let p = pad.width();
     // Padded columns x in x_lo..x_hi read source column x - p: one copy; the few others
     // (padding, and tiles past the edge) go through `cols`.
     let n = 4 * n1;
@@ -244,7 +243,7 @@ fn input_transform(
     for ry in 0..rows {
         let ty = ty0 + ry;
         for r in 0..6 {
-            let src = source_index((4 * ty + r) as isize - p as isize, h, pad);
+            let src = pad.source_index((4 * ty + r) as isize - p as isize, h);
             let dst = &mut ph[r * 4 * n1..][..4 * n1];
             match src {
                 None => dst.fill(0.0),
@@ -371,7 +370,7 @@ pub fn weight_grad(
     chunk_bytes: usize,
     scratch: &mut Vec<f32>,
 ) {
-    let p = pad_width(pad);
+    let p = pad.width();
     assert!(
         h + 2 * p >= 3 && w + 2 * p >= 3,
         "winograd input smaller than the kernel"
@@ -388,7 +387,7 @@ pub fn weight_grad(
         scratch.resize(36 * (c + k) * max_t, 0.0);
     }
     let cols: Vec<Option<usize>> = (0..4 * (tw + 1))
-        .map(|xx| source_index(xx as isize - p as isize, w, pad))
+        .map(|xx| pad.source_index(xx as isize - p as isize, w))
         .collect();
     // dU[ξ][k][c], accumulated over every chunk of every image.
     let mut du = vec![0.0f32; 36 * k * c];

@@ -7,13 +7,12 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::{Mat, MatMut, gemm};
+use super::gemm::{Mat, MatMut, gemm};
 
-use super::{source_index, threads};
-use crate::model::padding::Pad;
+use super::gemm::threads;
+use super::padding::Pad;
 
-/// The unrolled patch matrix of one chunk is kept near this many bytes.
-pub const CHUNK_BYTES: usize = 32 << 20;
+use super::chunk::CHUNK_BYTES;
 
 /// A square convolution with any stride, run as im2col + GEMM.
 #[derive(Debug, Clone)]
@@ -57,7 +56,7 @@ impl Im2colConv {
 
     /// Output height or width for an input side `n` padded by `pad`.
     pub fn out_size(&self, n: usize, pad: Pad) -> usize {
-        (n + 2 * super::pad_width(pad) - self.kernel) / self.stride + 1
+        (n + 2 * pad.width() - self.kernel) / self.stride + 1
     }
 
     /// Convolves `input` (`c`×`h`×`w`) into `out` (`k`×ho×wo, see [`Self::out_size`]).
@@ -73,7 +72,7 @@ impl Im2colConv {
     ) {
         let (k, c, ks, s) = (self.k, self.c, self.kernel, self.stride);
         let (ho, wo) = (self.out_size(h, pad), self.out_size(w, pad));
-        let p = super::pad_width(pad) as isize;
+        let p = pad.width() as isize;
         assert_eq!(input.len(), c * h * w, "conv input size");
         assert_eq!(out.len(), k * ho * wo, "conv output size");
         let depth = c * ks * ks;
@@ -86,7 +85,7 @@ impl Im2colConv {
         let cols: Vec<Vec<Option<usize>>> = (0..ks)
             .map(|kx| {
                 (0..wo)
-                    .map(|ox| source_index((ox * s + kx) as isize - p, w, pad))
+                    .map(|ox| pad.source_index((ox * s + kx) as isize - p, w))
                     .collect()
             })
             .collect();
@@ -103,7 +102,7 @@ impl Im2colConv {
                         for (kx, colmap) in cols.iter().enumerate() {
                             let dst = &mut block[(ky * ks + kx) * n..][..n];
                             for r in 0..rows {
-                                let sy = source_index(((oy0 + r) * s + ky) as isize - p, h, pad);
+                                let sy = pad.source_index(((oy0 + r) * s + ky) as isize - p, h);
                                 let d = &mut dst[r * wo..][..wo];
                                 match sy {
                                     None => d.fill(0.0),

@@ -12,10 +12,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::CpuGenerator;
-use super::cpu_generator::EngineError;
 use crate::backend::Cpu;
 use crate::cartoonize::{BurnTranslator, TileOptions, Translator, cartoonize_image};
+use crate::engine::{CpuGenerator, EngineError};
 use crate::imageio::{ImageIoError, decode_image, encode_image};
 use crate::model::{Generator, GeneratorConfig};
 
