@@ -40,9 +40,6 @@ pub struct CartoonizeArgs {
     /// Folder holding <style>/ weight folders.
     #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
     weights_dir: Option<PathBuf>,
-    /// Never download weights; fail if they are not on disk.
-    #[arg(long)]
-    offline: bool,
     /// Largest tile side in pixels; larger images are processed in overlapping tiles.
     #[arg(long, default_value_t = 1024)]
     tile: usize,
@@ -99,7 +96,7 @@ impl BackendTask for BurnTranslatorTask<'_> {
     }
 }
 
-pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<ExitCode> {
     if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
     }
@@ -111,11 +108,10 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         ),
         None => {
             let style: Style = args.style.parse()?;
-            let mut registry = StyleRegistry {
+            let registry = StyleRegistry {
                 weights_dir: args.weights_dir.clone(),
-                ..StyleRegistry::default()
+                ..registry
             };
-            registry.allow_download = !args.offline;
             (
                 GeneratorSource::Published(registry.locate(style)?),
                 style.name().to_string(),

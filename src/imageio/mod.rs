@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod encode;
+pub mod jpeg;
 pub mod resize;
 pub mod tiling;
 
