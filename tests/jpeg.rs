@@ -127,11 +127,72 @@ fn a_truncated_jpeg_in_a_batch_fails_the_run_and_the_others_are_written() {
     );
     let err = stderr(&run);
     assert_eq!(run.status.code(), Some(1), "{err}");
-    assert!(err.contains("cut.jpg") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("cut.jpg") && err.contains("truncated"),
+        "{err}"
+    );
     let written: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(written.len(), 1, "{written:?}");
     assert!(written[0].starts_with("good"), "{written:?}");
+}
+
+#[test]
+fn fid_statistics_of_a_jpeg_folder_equal_those_of_pils_pixels() {
+    // toongan's Inception statistics equal pytorch-fid's on identical pixels (tests/eval.rs,
+    // PNG inputs); with JPEGs decoded to PIL's pixels, a JPEG folder's statistics must equal
+    // those of PNGs holding PIL's decode exactly. (pytorch-fid itself needs torch, which this
+    // machine cannot install; see the report.)
+    let tmp = tempfile::tempdir().unwrap();
+    let (jpegs, pngs) = (tmp.path().join("jpeg"), tmp.path().join("png"));
+    std::fs::create_dir_all(&jpegs).unwrap();
+    std::fs::create_dir_all(&pngs).unwrap();
+    for stem in [
+        "citrus_128x96",
+        "citrus_progressive",
+        "citrus_gray",
+        "citrus_exif6",
+    ] {
+        std::fs::copy(
+            fixture(&format!("jpeg/{stem}.jpg")),
+            jpegs.join(format!("{stem}.jpg")),
+        )
+        .unwrap();
+        std::fs::copy(
+            fixture(&format!("jpeg/{stem}.pil.png")),
+            pngs.join(format!("{stem}.png")),
+        )
+        .unwrap();
+    }
+    let weights = fixture("eval/pt_inception_test.pth");
+    let mut stats = Vec::new();
+    for dir in [&jpegs, &pngs] {
+        let out = dir.with_extension("npz");
+        let run = toongan(
+            &[
+                "fid",
+                "--save-stats",
+                s(dir),
+                s(&out),
+                "--weights",
+                s(&weights),
+                "--dims",
+                "64",
+                "--offline",
+            ],
+            tmp.path(),
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        stats.push(toongan::eval::read_stats(&out).unwrap());
+    }
+    let rel = |a: &[f64], b: &[f64]| {
+        let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+        let den: f64 = b.iter().map(|y| y * y).sum();
+        (num / den).sqrt()
+    };
+    let mu = rel(stats[0].mu.as_slice(), stats[1].mu.as_slice());
+    let sigma = rel(stats[0].sigma.as_slice(), stats[1].sigma.as_slice());
+    assert!(mu <= 1e-12 && sigma <= 1e-12, "mu {mu:e}, sigma {sigma:e}");
 }

@@ -803,7 +803,10 @@ fn browser_bins() -> Option<(PathBuf, PathBuf)> {
              (or set TOONGAN_CHROMIUM / TOONGAN_CHROMEDRIVER)",
             p.display()
         );
-        assert!(!required, "{message} (required: TOONGAN_REQUIRE_BROWSER=1 or CI=true)");
+        assert!(
+            !required,
+            "{message} (required: TOONGAN_REQUIRE_BROWSER=1 or CI=true)"
+        );
         eprintln!("SKIPPED the headless browser test: {message}");
         return None;
     }

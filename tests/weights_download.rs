@@ -216,7 +216,10 @@ fn weights_fetch_and_list_through_the_command_line() {
     assert!(stderr(&out).contains("--offline"), "{}", stderr(&out));
     assert!(server.script.lock().unwrap().log.is_empty());
 
-    let out = run(&["weights", "fetch", "hosoda", "--weights-url", &server.url], &[]);
+    let out = run(
+        &["weights", "fetch", "hosoda", "--weights-url", &server.url],
+        &[],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.script.lock().unwrap().log.len(), 94);
     // The same mirror through the environment variable; nothing left to fetch.
@@ -256,7 +259,9 @@ fn s(p: &Path) -> &str {
 
 /// A deterministic stand-in for a `.pth` file (the real ones cannot be had here).
 fn fixture_bytes() -> Vec<u8> {
-    (0..4096u32).map(|i| (i * 2654435761u32 >> 13) as u8).collect()
+    (0..4096u32)
+        .map(|i| (i * 2654435761u32 >> 13) as u8)
+        .collect()
 }
 
 #[test]
@@ -315,7 +320,9 @@ fn pretrained_files_are_taken_from_torch_home_and_verified() {
     std::fs::remove_file(&file).unwrap();
     let err = reg.locate_name("vgg19").unwrap_err().to_string();
     assert!(
-        err.contains(s(&hub)) && err.contains("--offline") && err.contains("http://127.0.0.1:9/never"),
+        err.contains(s(&hub))
+            && err.contains("--offline")
+            && err.contains("http://127.0.0.1:9/never"),
         "{err}"
     );
 }

@@ -85,7 +85,10 @@ pub fn run(args: WeightsArgs, styles: StyleRegistry) -> anyhow::Result<ExitCode>
 }
 
 fn list(styles: &StyleRegistry, nets: &PretrainedRegistry) {
-    println!("styles (CartoonGAN, 94 .npy files each; from {}):", styles.base_url);
+    println!(
+        "styles (CartoonGAN, 94 .npy files each; from {}):",
+        styles.base_url
+    );
     for style in Style::ALL {
         let mut line = format!("  {:<14} absent", style.name());
         for dir in styles.candidates(style) {

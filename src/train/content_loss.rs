@@ -10,9 +10,9 @@ use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
 use crate::model::vgg::{VGG19_BN_FILE, VGG19_FILE, Vgg19Config, Vgg19Features, VggError};
+use crate::model::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
 use crate::weights::WeightsError;
 use crate::weights::pretrained::PretrainedRegistry;
-use crate::model::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
 use crate::weights::torchvision_resnet::{
     ResnetWeightsError, load_torchvision_resnet, official_file_name,
 };

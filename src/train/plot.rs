@@ -23,8 +23,8 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// DejaVu Sans (Bitstream Vera licence, `assets/fonts/DejaVuSans-LICENSE.txt`).
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// DejaVu Sans, compiled in (see [`crate::report::font`]).
+const FONT: &[u8] = crate::report::font::DEJAVU_SANS;
 
 /// Makes the bundled font plotters' "sans-serif" (once per process).
 fn register_bundled_font() {
@@ -144,8 +144,14 @@ mod tests {
         plot_losses(&path, &records).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         // Tick labels: text (dark pixels) left of the plot and below it.
-        assert!(dark_pixels(&img, 0, 40, 50, H - 60) > 50, "no y tick labels");
-        assert!(dark_pixels(&img, 80, H - 40, W - 20, H) > 50, "no x tick labels");
+        assert!(
+            dark_pixels(&img, 0, 40, 50, H - 60) > 50,
+            "no y tick labels"
+        );
+        assert!(
+            dark_pixels(&img, 80, H - 40, W - 20, H) > 50,
+            "no x tick labels"
+        );
         // The legend's colored samples, upper right.
         let blue = img
             .enumerate_pixels()

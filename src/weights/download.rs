@@ -228,10 +228,15 @@ impl Downloader {
         {
             self.bar.inc_length(len);
         }
-        let write_err = |source| (DownloadError::Write {
-            path: dest.to_path_buf(),
-            source,
-        }, None);
+        let write_err = |source| {
+            (
+                DownloadError::Write {
+                    path: dest.to_path_buf(),
+                    source,
+                },
+                None,
+            )
+        };
         let mut tmp = tempfile::Builder::new()
             .prefix(".download-")
             .suffix(".part")

@@ -128,9 +128,7 @@ fn builtin() -> Vec<PretrainedNet> {
             name: "fid_inception".into(),
             file: super::fid_inception::FID_WEIGHTS_FILE.into(),
             url: super::fid_inception::FID_WEIGHTS_URL.into(),
-            sha256: Some(
-                "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2".into(),
-            ),
+            sha256: Some("6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2".into()),
             bytes: Some(95_628_359),
             purpose: "FID and KID (pytorch-fid's Inception, FID_WEIGHTS_URL)".into(),
         },

@@ -54,7 +54,10 @@ pub fn weights_dir() -> PathBuf {
     if let Some(dir) = explicit {
         if !complete(&dir) {
             missing(
-                &format!("TOONGAN_WEIGHTS_DIR={} holds no published styles", dir.display()),
+                &format!(
+                    "TOONGAN_WEIGHTS_DIR={} holds no published styles",
+                    dir.display()
+                ),
                 "Point it at a folder holding hayao/, hosoda/, paprika/ and shinkai/, or unset it \
                  so the tests use ../shared or toongan's cache.",
             );
