@@ -28,6 +28,7 @@ pub mod imageio;
 pub mod kernels;
 pub mod model;
 pub mod report;
+#[cfg(feature = "survey")]
 pub mod survey;
 pub mod train;
 pub mod weights;

@@ -382,7 +382,7 @@ fn missing_or_corrupt_weights_say_what_to_do() {
         tmp.path(),
     );
     assert!(
-        stderr(&run).contains("unknown style 'ghibli'"),
+        stderr(&run).contains("invalid value 'ghibli'") && stderr(&run).contains("hayao"),
         "{}",
         stderr(&run)
     );

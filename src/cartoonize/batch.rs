@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::{TileOptions, Translator, cartoonize_image};
-use crate::imageio::{DecodedImage, ImageIoError, decode_image, encode_image};
+use crate::imageio::{DecodedImage, ImageIoError, decode_image, encode_image, fit_within};
 
 /// Extensions recognised as images when walking folders.
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
@@ -28,6 +28,9 @@ pub struct BatchOptions {
     pub tiles: TileOptions,
     /// Skip inputs whose output already exists (to resume an interrupted batch).
     pub skip_existing: bool,
+    /// Scale each image down so its longer side is at most this before translating (the
+    /// output then has the scaled size).
+    pub max_side: Option<u32>,
 }
 
 /// The outcome of a batch.
@@ -186,7 +189,11 @@ pub fn run_batch(
         let todo_ref = &todo;
         scope.spawn(move || {
             for job in todo_ref {
-                if decoded_tx.send((job, decode_image(&job.input))).is_err() {
+                let decoded = decode_image(&job.input).map(|img| match options.max_side {
+                    Some(m) => fit_within(img, m),
+                    None => img,
+                });
+                if decoded_tx.send((job, decoded)).is_err() {
                     break;
                 }
             }

@@ -1,6 +1,6 @@
 //! `toongan cartoonize`: photos in, cartoons out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -9,11 +9,13 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
-    plan_outputs, run_batch,
+    BatchOptions, BurnTranslator, InputFile, ResnetTranslator, TileOptions, Translator,
+    collect_inputs, plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
+use toongan::imageio::{atomic_write, decode_image, fit_within};
 use toongan::model::GeneratorConfig;
+use toongan::report::compare_sheet;
 use toongan::weights::{
     Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
 };
@@ -24,9 +26,25 @@ pub struct CartoonizeArgs {
     /// Image files or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF, GIF).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Published style: hayao, hosoda, paprika or shinkai.
-    #[arg(long, default_value = "shinkai", conflicts_with = "model")]
-    style: String,
+    /// Published style; several, comma-separated, or `all`, write one output per style
+    /// (`<name>_<style>`; under --output, in a `<style>/` folder each).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "shinkai",
+        conflicts_with = "model"
+    )]
+    style: Vec<StyleChoice>,
+    /// Also write one sheet per photo: the photo and each style side by side, labelled
+    /// (`<name>_compare.png`, next to the input or under --output).
+    #[arg(long, conflicts_with = "model")]
+    compare: bool,
+    /// Scale each photo down so its longer side is at most N pixels before cartoonizing (the
+    /// output has the scaled size). The published styles were trained at about 450 px: on
+    /// large photos the style is faint.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(16..))]
+    max_side: Option<u32>,
     /// A generator trained with toongan (.safetensors file, or a training run folder for its
     /// latest generator) instead of a published style: CartoonGAN's generator, or CycleGAN's
     /// photo→cartoon ResNet generator (run on burn's backend; `--engine` applies to
@@ -40,9 +58,6 @@ pub struct CartoonizeArgs {
     /// Folder holding <style>/ weight folders.
     #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
     weights_dir: Option<PathBuf>,
-    /// Never download weights; fail if they are not on disk.
-    #[arg(long)]
-    offline: bool,
     /// Largest tile side in pixels; larger images are processed in overlapping tiles.
     #[arg(long, default_value_t = 1024)]
     tile: usize,
@@ -58,8 +73,52 @@ pub struct CartoonizeArgs {
     device: DeviceChoice,
     /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).
-    #[arg(long, default_value = "fast", hide = true, value_parser = ["fast", "burn"])]
-    engine: String,
+    #[arg(long, value_enum, default_value = "fast", hide = true)]
+    engine: Engine,
+}
+
+/// `--style` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StyleChoice {
+    /// Hayao Miyazaki (Spirited Away).
+    Hayao,
+    /// Mamoru Hosoda (Wolf Children).
+    Hosoda,
+    /// Satoshi Kon (Paprika).
+    Paprika,
+    /// Makoto Shinkai (Your Name).
+    Shinkai,
+    /// All four.
+    All,
+}
+
+/// `--engine` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    /// toongan's CPU engine.
+    Fast,
+    /// burn's Flex backend (for comparisons).
+    Burn,
+}
+
+/// The styles `--style` names, in the order given, each once.
+fn chosen_styles(choices: &[StyleChoice]) -> Vec<Style> {
+    let mut styles = Vec::new();
+    for c in choices {
+        let add: &[Style] = match c {
+            StyleChoice::Hayao => &[Style::Hayao],
+            StyleChoice::Hosoda => &[Style::Hosoda],
+            StyleChoice::Paprika => &[Style::Paprika],
+            StyleChoice::Shinkai => &[Style::Shinkai],
+            StyleChoice::All => &Style::ALL,
+        };
+        for s in add {
+            if !styles.contains(s) {
+                styles.push(*s);
+            }
+        }
+    }
+    styles
 }
 
 /// Where the generator's weights come from.
@@ -99,32 +158,86 @@ impl BackendTask for BurnTranslatorTask<'_> {
     }
 }
 
-pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<ExitCode> {
     if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
     }
     args.device.check()?;
-    let (source, tag) = match &args.model {
-        Some(path) => (
+    let registry = StyleRegistry {
+        weights_dir: args.weights_dir.clone(),
+        ..registry
+    };
+    // (generator, output tag) for each output set.
+    let sources: Vec<(GeneratorSource, String)> = match &args.model {
+        Some(path) => vec![(
             GeneratorSource::Trained(toongan::weights::checkpoint::resolve_generator_path(path)?),
             "cartoon".to_string(),
-        ),
-        None => {
-            let style: Style = args.style.parse()?;
-            let mut registry = StyleRegistry {
-                weights_dir: args.weights_dir.clone(),
-                ..StyleRegistry::default()
-            };
-            registry.allow_download = !args.offline;
-            (
-                GeneratorSource::Published(registry.locate(style)?),
-                style.name().to_string(),
-            )
-        }
+        )],
+        None => chosen_styles(&args.style)
+            .into_iter()
+            .map(|style| {
+                let dir = registry.locate(style)?;
+                Ok((GeneratorSource::Published(dir), style.name().to_string()))
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
+    let inputs = collect_inputs(&args.inputs)?;
+    if inputs.is_empty() {
+        bail!("no images found in {:?}", args.inputs);
+    }
+    let several = sources.len() > 1;
+    if several
+        && args
+            .output
+            .as_deref()
+            .is_some_and(|o| !o.is_dir() && o.extension().is_some())
+    {
+        bail!(
+            "--output {} looks like a file but several styles are chosen: give a folder",
+            args.output.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
+    let options = BatchOptions {
+        tiles: TileOptions {
+            tile: args.tile,
+            overlap: args.tile_overlap,
+        },
+        skip_existing: args.skip_existing,
+        max_side: args.max_side,
+    };
+    let mut failed = false;
+    let mut outputs: Vec<(String, Vec<InputFile>)> = Vec::new();
+    for (source, tag) in &sources {
+        // With several styles and --output DIR, each style gets DIR/<style>/.
+        let out = match (&args.output, several) {
+            (Some(dir), true) => Some(dir.join(tag)),
+            (o, _) => o.clone(),
+        };
+        let jobs = plan_outputs(&inputs, out.as_deref(), tag).map_err(anyhow::Error::msg)?;
+        failed |= cartoonize_jobs(&args, source, &jobs, options)?;
+        outputs.push((tag.clone(), jobs));
+    }
+    if args.compare {
+        failed |= write_compare_sheets(&args, &inputs, &outputs);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs one generator over `jobs` with a progress bar and prints the summary; true if any
+/// image failed.
+fn cartoonize_jobs(
+    args: &CartoonizeArgs,
+    source: &GeneratorSource,
+    jobs: &[InputFile],
+    options: BatchOptions,
+) -> anyhow::Result<bool> {
     // The fast CPU engine runs CartoonGAN generators; everything else runs on burn.
     let translator: Box<dyn Translator> = match args.device {
-        DeviceChoice::Cpu if args.engine == "fast" => {
+        DeviceChoice::Cpu if args.engine == Engine::Fast => {
             match source.load::<Cpu>(&Default::default())? {
                 TrainedGenerator::Cartoongan(g, config) => {
                     Box::new(CpuGenerator::from_generator(&g, &config)?)
@@ -134,13 +247,8 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        device => device.run(BurnTranslatorTask(&source))??,
+        device => device.run(BurnTranslatorTask(source))??,
     };
-    let inputs = collect_inputs(&args.inputs)?;
-    if inputs.is_empty() {
-        bail!("no images found in {:?}", args.inputs);
-    }
-    let jobs = plan_outputs(&inputs, args.output.as_deref(), &tag).map_err(anyhow::Error::msg)?;
     let bar = if jobs.len() > 1 {
         let bar = ProgressBar::new(jobs.len() as u64);
         bar.set_style(
@@ -153,14 +261,7 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
-    let options = BatchOptions {
-        tiles: TileOptions {
-            tile: args.tile,
-            overlap: args.tile_overlap,
-        },
-        skip_existing: args.skip_existing,
-    };
-    let summary = run_batch(translator.as_ref(), &jobs, options, |done, path| {
+    let summary = run_batch(translator.as_ref(), jobs, options, |done, path| {
         bar.set_position(done as u64);
         bar.set_message(
             path.file_name()
@@ -187,9 +288,62 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
             summary.seconds
         );
     }
-    Ok(if summary.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(!summary.failures.is_empty())
+}
+
+/// Writes `<name>_compare.png` for each input whose outputs all exist: the photo (scaled as
+/// the outputs were) and each style, labelled. True if any sheet failed.
+fn write_compare_sheets(
+    args: &CartoonizeArgs,
+    inputs: &[(PathBuf, PathBuf)],
+    outputs: &[(String, Vec<InputFile>)],
+) -> bool {
+    let mut failed = false;
+    for (i, (input, rel)) in inputs.iter().enumerate() {
+        let stem = rel.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
+        let sheet_path = match &args.output {
+            Some(dir) if dir.is_dir() => {
+                dir.join(rel).with_file_name(format!("{stem}_compare.png"))
+            }
+            _ => input.with_file_name(format!("{stem}_compare.png")),
+        };
+        let result = (|| -> anyhow::Result<()> {
+            let photo = decode_image(input)?;
+            let photo = match args.max_side {
+                Some(m) => fit_within(photo, m),
+                None => photo,
+            };
+            let mut columns = vec![("photo".to_string(), to_rgb8(&photo))];
+            for (tag, jobs) in outputs {
+                let out = &jobs[i].output;
+                let img = image::open(out)
+                    .with_context(|| format!("cannot read {}", out.display()))?
+                    .to_rgb8();
+                columns.push((tag.clone(), img));
+            }
+            let sheet = compare_sheet(&columns);
+            let mut png = Vec::new();
+            sheet.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+            atomic_write(&sheet_path, &png)?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => eprintln!("wrote {}", sheet_path.display()),
+            Err(e) => {
+                eprintln!("failed: {}: comparison sheet: {e:#}", input.display());
+                failed = true;
+            }
+        }
+    }
+    failed
+}
+
+/// 8-bit RGB of a decoded image.
+fn to_rgb8(img: &toongan::imageio::DecodedImage) -> image::RgbImage {
+    let bytes = img
+        .rgb
+        .iter()
+        .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    image::RgbImage::from_raw(img.width, img.height, bytes).unwrap_or_default()
 }

@@ -9,8 +9,10 @@ mod fid;
 mod interrupt;
 mod kid;
 mod smooth;
+#[cfg(feature = "survey")]
 mod survey;
 mod train;
+mod weights;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,23 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Never touch the network: use only weights already on disk (also $TOONGAN_OFFLINE=1).
+    #[arg(long, global = true)]
+    offline: bool,
+    /// Mirror of the published CartoonGAN weights, under which <style>/<file>.npy are found.
+    #[arg(long, global = true, env = "TOONGAN_WEIGHTS_URL", value_name = "URL")]
+    weights_url: Option<String>,
+}
+
+impl Cli {
+    /// The style registry these global options give.
+    fn style_registry(&self) -> toongan::weights::StyleRegistry {
+        let mut registry = toongan::weights::StyleRegistry::default();
+        if let Some(url) = &self.weights_url {
+            registry.base_url = url.clone();
+        }
+        registry
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +51,7 @@ enum Command {
     /// Train a GAN on unpaired photo and cartoon folders, or resume a run.
     Train(train::TrainArgs),
     /// Run a human preference survey: create it from image folders, serve it, read results.
+    #[cfg(feature = "survey")]
     Survey(survey::SurveyArgs),
     /// Time the generator on the fast CPU engine and on burn.
     Bench(bench::BenchArgs),
@@ -43,14 +63,32 @@ enum Command {
     Smooth(smooth::SmoothArgs),
     /// Run an experiment plan: train every variant and seed, cartoonize, score, report.
     Experiment(experiment::ExperimentArgs),
+    /// List, verify and prefetch the published styles and pretrained networks.
+    Weights(weights::WeightsArgs),
+    /// Print a shell completion script: `toongan completions bash > <completions dir>/toongan`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if cli.offline {
+        toongan::weights::pretrained::set_offline(true);
+    }
+    let styles = cli.style_registry();
     match cli.command {
-        Command::Cartoonize(args) => cartoonize::run(args),
+        Command::Cartoonize(args) => cartoonize::run(args, styles),
+        Command::Weights(args) => weights::run(args, styles),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "toongan", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Train(args) => train::run(args),
+        #[cfg(feature = "survey")]
         Command::Survey(args) => survey::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Fid(args) => fid::run(args),

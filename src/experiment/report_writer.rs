@@ -158,13 +158,9 @@ fn write_grid(
         .collect();
     for photo in photos.iter().take(GRID_ROWS) {
         let name = photo.file_name().unwrap_or_default();
-        let mut row = vec![image::open(photo).ok().map(|i| i.to_rgb8())];
+        let mut row = vec![crate::imageio::jpeg::open_rgb8(photo)];
         for col in &columns {
-            row.push(col.and_then(|r| {
-                image::open(r.outputs_dir.join(name))
-                    .ok()
-                    .map(|i| i.to_rgb8())
-            }));
+            row.push(col.and_then(|r| crate::imageio::jpeg::open_rgb8(&r.outputs_dir.join(name))));
         }
         grid.push_row(row);
     }

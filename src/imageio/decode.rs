@@ -24,8 +24,14 @@ pub struct DecodedImage {
     pub alpha: Option<Vec<f32>>,
 }
 
-/// Decodes `path`, applying its EXIF orientation.
+/// Decodes `path`, applying its EXIF orientation. JPEGs are decoded as PIL decodes them
+/// ([`super::jpeg`]), and a truncated one is an error.
 pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
+    if super::jpeg::file_is_jpeg(path)
+        && let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, MAX_SIDE)?
+    {
+        return Ok(to_decoded(&img));
+    }
     let decode_err = |message: String| ImageIoError::Decode {
         path: path.to_path_buf(),
         message,

@@ -3,12 +3,13 @@
 
 pub mod decode;
 pub mod encode;
+pub mod jpeg;
 pub mod resize;
 pub mod tiling;
 
 pub use decode::{DecodedImage, decode_image};
 pub use encode::{atomic_write, encode_image};
-pub use resize::resize_center_crop;
+pub use resize::{fit_within, resize_center_crop};
 pub use tiling::TilePlan;
 
 use std::path::PathBuf;

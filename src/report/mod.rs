@@ -1,8 +1,11 @@
 //! Reports of experiments: result tables with confidence intervals and side-by-side sample
 //! grids. Stands on its own: takes numbers and images, knows nothing of models.
 
+pub mod compare_sheet;
+pub mod font;
 pub mod grid;
 pub mod table;
 
+pub use compare_sheet::compare_sheet;
 pub use grid::SampleGrid;
 pub use table::{MetricSummary, ResultTable};

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::vgg::{VGG19_BN_FILE, VGG19_FILE, Vgg19Config, Vgg19Features, VggError};
 use crate::model::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
+use crate::weights::WeightsError;
+use crate::weights::pretrained::PretrainedRegistry;
 use crate::weights::torchvision_resnet::{
     ResnetWeightsError, load_torchvision_resnet, official_file_name,
 };
@@ -113,6 +115,9 @@ pub enum FeatureNetError {
     /// The ResNet weights are missing or unreadable.
     #[error(transparent)]
     Resnet(#[from] ResnetWeightsError),
+    /// The official file is neither on disk nor downloadable, or does not verify.
+    #[error(transparent)]
+    Pretrained(#[from] Box<WeightsError>),
 }
 
 /// Settings of the content loss.
@@ -171,17 +176,14 @@ pub struct ContentLoss<B: Backend> {
 }
 
 impl ContentLossConfig {
-    /// Where the weights file is, for a file (not "random") setting.
+    /// Where the weights file is, for a file (not "random") setting, without downloading:
+    /// a path that exists, or the official file name in `$TOONGAN_WEIGHTS_DIR`.
     pub fn weights_path(&self) -> Option<PathBuf> {
         if self.weights == "random" {
             return None;
         }
         let name = if self.weights.is_empty() {
-            match self.network {
-                FeatureNetKind::Vgg19 => VGG19_FILE,
-                FeatureNetKind::Vgg19Bn => VGG19_BN_FILE,
-                FeatureNetKind::Resnet { depth, .. } => official_file_name(depth),
-            }
+            self.official_file()
         } else {
             self.weights.as_str()
         };
@@ -196,10 +198,39 @@ impl ContentLossConfig {
         )
     }
 
+    /// torchvision's file name for `network` (e.g. `vgg19-dcbb9e9d.pth`).
+    pub fn official_file(&self) -> &'static str {
+        match self.network {
+            FeatureNetKind::Vgg19 => VGG19_FILE,
+            FeatureNetKind::Vgg19Bn => VGG19_BN_FILE,
+            FeatureNetKind::Resnet { depth, .. } => official_file_name(depth),
+        }
+    }
+
+    /// The weights file to load (`None`: random): an explicit path as given; the official
+    /// file (empty setting, or its bare name) from the pretrained registry, verified:
+    /// `$TORCH_HOME/hub/checkpoints`, toongan's cache, `$TOONGAN_WEIGHTS_DIR`, else
+    /// downloaded into the cache unless offline.
+    pub fn resolve_weights(&self) -> Result<Option<PathBuf>, FeatureNetError> {
+        if self.weights == "random" {
+            return Ok(None);
+        }
+        if self.weights.is_empty() || self.weights == self.official_file() {
+            let mut registry = PretrainedRegistry::default();
+            // Where earlier versions looked: the current folder.
+            registry.search.push(PathBuf::from("."));
+            let path = registry
+                .locate_name(self.official_file())
+                .map_err(Box::new)?;
+            return Ok(Some(path));
+        }
+        Ok(self.weights_path())
+    }
+
     /// Builds the loss: loads the weights (or initialises them randomly) and freezes them.
     /// A missing file is an error naming the official file and its download address.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<ContentLoss<B>, FeatureNetError> {
-        let path = self.weights_path();
+        let path = self.resolve_weights()?;
         let network = match self.network {
             FeatureNetKind::Vgg19 | FeatureNetKind::Vgg19Bn => {
                 let vgg = Vgg19Config::new()

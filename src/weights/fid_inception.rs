@@ -8,6 +8,7 @@ use burn::store::{ModuleSnapshot, PytorchStore};
 use burn::tensor::backend::Backend;
 
 use super::WeightsError;
+use super::pretrained::PretrainedRegistry;
 use crate::model::{FidInception, FidInceptionConfig};
 
 /// File name of the published FID Inception weights.
@@ -19,9 +20,10 @@ pub const FID_WEIGHTS_URL: &str = "https://github.com/mseitzer/pytorch-fid/relea
 /// Environment variable naming the weights file when `--weights` is not given.
 pub const FID_WEIGHTS_ENV: &str = "TOONGAN_FID_WEIGHTS";
 
-/// The weights file to use: `explicit` if given, else `$TOONGAN_FID_WEIGHTS`, else
-/// `<cache dir>/toongan/pt_inception-2015-12-05-6726825d.pth`. Fails with the download
-/// location when the file is not there.
+/// The weights file to use: `explicit` if given, else `$TOONGAN_FID_WEIGHTS`, else the
+/// pretrained registry's verified copy (`$TORCH_HOME/hub/checkpoints`, toongan's cache, or a
+/// download into the cache unless offline). Fails with the download location when the file
+/// is not there.
 // WeightsError's size is the module's (its `Unavailable` variant), shared with the other loaders.
 #[allow(clippy::result_large_err)]
 pub fn locate_fid_weights(explicit: Option<&Path>) -> Result<PathBuf, WeightsError> {
@@ -29,10 +31,7 @@ pub fn locate_fid_weights(explicit: Option<&Path>) -> Result<PathBuf, WeightsErr
         Some(p) => p.to_path_buf(),
         None => match std::env::var_os(FID_WEIGHTS_ENV) {
             Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => dirs::cache_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("toongan")
-                .join(FID_WEIGHTS_FILE),
+            _ => return PretrainedRegistry::default().locate_name("fid_inception"),
         },
     };
     if path.is_file() {

@@ -4,9 +4,11 @@
 
 pub mod cartoongan_npy;
 pub mod checkpoint;
+pub mod download;
 pub mod fid_inception;
 pub mod junyanz;
 pub mod npy;
+pub mod pretrained;
 pub mod styles;
 pub mod torchvision_resnet;
 
@@ -18,7 +20,8 @@ pub use checkpoint::{
 pub use fid_inception::{
     FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
 };
-pub use styles::{Style, StyleRegistry};
+pub use pretrained::{PretrainedNet, PretrainedRegistry};
+pub use styles::{Style, StyleRegistry, StyleStatus};
 pub use torchvision_resnet::load_torchvision_resnet;
 
 use std::path::PathBuf;
@@ -61,6 +64,61 @@ pub enum WeightsError {
     /// A style's weights are neither on disk nor downloadable.
     #[error(transparent)]
     Unavailable(Box<StyleUnavailable>),
+    /// A style folder named by `--weights-dir` lacks some of the style's files.
+    #[error(
+        "{dir} holds {present} of the style's {total} files: copy the missing ones from {url}, \
+         or remove the folder (or --weights-dir) so toongan downloads the style into its cache"
+    )]
+    IncompleteStyle {
+        /// The style folder.
+        dir: PathBuf,
+        /// Files there.
+        present: usize,
+        /// Files the style has.
+        total: usize,
+        /// The repository page holding them.
+        url: String,
+    },
+    /// A pretrained network is neither on disk nor downloadable.
+    #[error(
+        "{name} weights ({file}) not found in {searched}{cause}. Download {url} into one of \
+         those folders (keep the file name), or run `toongan weights fetch {name}` online"
+    )]
+    PretrainedMissing {
+        /// Registry name (vgg19, resnet50, fid_inception, ...).
+        name: String,
+        /// File name.
+        file: String,
+        /// Folders searched.
+        searched: String,
+        /// Why it was not downloaded (starts with "; ", or empty).
+        cause: String,
+        /// Public address of the file.
+        url: String,
+    },
+    /// A pretrained network file is there but its hash is wrong.
+    #[error(
+        "{path} has SHA-256 {actual}, expected {expected}: the file is corrupt or not the \
+         published one. Delete it and run `toongan weights fetch {name}`, or download {url}"
+    )]
+    PretrainedHashMismatch {
+        /// Registry name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Its hash.
+        actual: String,
+        /// The expected hash (or prefix).
+        expected: String,
+        /// Public address of the file.
+        url: String,
+    },
+    /// No pretrained network has this name.
+    #[error(
+        "unknown network '{0}': choose one of vgg19, vgg19_bn, resnet18, resnet34, resnet50, \
+         resnet101, fid_inception (see `toongan weights list`)"
+    )]
+    UnknownPretrained(String),
     /// The style name is not one of the published ones.
     #[error("unknown style '{0}': choose one of hayao, hosoda, paprika, shinkai")]
     UnknownStyle(String),

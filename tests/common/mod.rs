@@ -8,30 +8,91 @@ pub mod modules;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Fails the calling test with one message that names what is missing and how to provide
+/// it; printed in full once per test binary (the other tests point at it).
+fn missing(what: &str, how: &str) -> ! {
+    static TOLD: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    TOLD.call_once(|| first = true);
+    if first {
+        panic!(
+            "\n\n=== test data missing ===\n{what}\n{how}\n\
+             (Every test that needs it fails the same way; this is the only fault.)\n"
+        );
+    }
+    panic!("test data missing: {what} (see the first failure for how to provide it)");
+}
+
 /// The shared data folder (`$TOONGAN_SHARED_DIR`, else `../shared` beside the checkout).
 pub fn shared_dir() -> PathBuf {
     let dir = std::env::var_os("TOONGAN_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("images/photos").is_dir(),
-        "shared data not found at {}: set TOONGAN_SHARED_DIR to the shared/ folder",
-        dir.display()
-    );
+    if !dir.join("images/photos").is_dir() {
+        missing(
+            &format!(
+                "the shared test photos are not at {}",
+                dir.join("images/photos").display()
+            ),
+            "Put the project's shared/ folder beside the checkout (../shared), or set \
+             TOONGAN_SHARED_DIR to it.",
+        );
+    }
     dir
 }
 
-/// The published weights folder (`$TOONGAN_WEIGHTS_DIR`, else `<shared>/weights/cartoongan`).
+/// The published weights folder: `$TOONGAN_WEIGHTS_DIR`, else `<shared>/weights/cartoongan`,
+/// else toongan's cache, where the four styles are downloaded (and verified) when missing
+/// unless `$TOONGAN_OFFLINE` is set.
 pub fn weights_dir() -> PathBuf {
-    let dir = std::env::var_os("TOONGAN_WEIGHTS_DIR")
+    let explicit = std::env::var_os("TOONGAN_WEIGHTS_DIR")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let shared = std::env::var_os("TOONGAN_SHARED_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| shared_dir().join("weights/cartoongan"));
-    assert!(
-        dir.join("hayao/conv01_1.weight.npy").is_file(),
-        "published weights not found at {}: set TOONGAN_WEIGHTS_DIR",
-        dir.display()
-    );
-    dir
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .join("weights/cartoongan");
+    let complete = |d: &Path| d.join("hayao/conv01_1.weight.npy").is_file();
+    if let Some(dir) = explicit {
+        if !complete(&dir) {
+            missing(
+                &format!(
+                    "TOONGAN_WEIGHTS_DIR={} holds no published styles",
+                    dir.display()
+                ),
+                "Point it at a folder holding hayao/, hosoda/, paprika/ and shinkai/, or unset it \
+                 so the tests use ../shared or toongan's cache.",
+            );
+        }
+        return dir;
+    }
+    if complete(&shared) {
+        return shared;
+    }
+    static CACHE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let cached = CACHE.get_or_init(|| {
+        let registry = toongan::weights::StyleRegistry {
+            weights_dir: None,
+            ..Default::default()
+        };
+        let mut dir = None;
+        for style in toongan::weights::Style::ALL {
+            let d = registry.locate(style).map_err(|e| e.to_string())?;
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        dir.ok_or_else(|| "no cache folder".to_string())
+    });
+    match cached {
+        Ok(dir) => dir.clone(),
+        Err(e) => missing(
+            &format!(
+                "the published CartoonGAN weights are not at {} and could not be fetched: {e}",
+                shared.display()
+            ),
+            "Run `toongan weights fetch --all` online (or these tests online without \
+             TOONGAN_OFFLINE), or set TOONGAN_WEIGHTS_DIR to a folder of <style>/ folders.",
+        ),
+    }
 }
 
 /// A photo from the shared set.
