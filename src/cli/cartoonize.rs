@@ -9,8 +9,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
-    plan_outputs, run_batch,
+    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator,
+    collect_batch_inputs, plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
 use toongan::model::GeneratorConfig;
@@ -52,6 +52,10 @@ pub struct CartoonizeArgs {
     /// Skip inputs whose output file already exists (resume an interrupted batch).
     #[arg(long)]
     skip_existing: bool,
+    /// Largest image accepted, in pixels (width x height), checked from the file's header
+    /// before any memory is allocated; larger images fail by name and the batch goes on.
+    #[arg(long, default_value_t = toongan::imageio::limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     /// Where the generator runs: cpu, cuda or cuda:N (CUDA needs a build with
     /// --features cuda).
     #[arg(long, default_value = "cpu")]
@@ -136,7 +140,8 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         }
         device => device.run(BurnTranslatorTask(&source))??,
     };
-    let inputs = collect_inputs(&args.inputs)?;
+    // Folder walks skip earlier outputs (`*_<tag>.*` in place, or the --output folder).
+    let inputs = collect_batch_inputs(&args.inputs, args.output.as_deref(), &[&tag])?;
     if inputs.is_empty() {
         bail!("no images found in {:?}", args.inputs);
     }
@@ -159,6 +164,9 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
             overlap: args.tile_overlap,
         },
         skip_existing: args.skip_existing,
+        limits: toongan::imageio::DecodeLimits {
+            max_pixels: args.max_pixels,
+        },
     };
     let summary = run_batch(translator.as_ref(), &jobs, options, |done, path| {
         bar.set_position(done as u64);
