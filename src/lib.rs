@@ -12,6 +12,7 @@ pub mod cartoonize;
 pub mod engine;
 pub mod eval;
 pub mod experiment;
+pub mod http;
 pub mod imageio;
 pub mod kernels;
 pub mod model;

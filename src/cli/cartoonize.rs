@@ -178,7 +178,12 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
     });
     bar.finish_and_clear();
     for (path, reason) in &summary.failures {
-        eprintln!("failed: {}: {reason}", path.display());
+        // Errors from decoding already name the file: name it once.
+        if reason.contains(&path.display().to_string()) {
+            eprintln!("failed: {reason}");
+        } else {
+            eprintln!("failed: {}: {reason}", path.display());
+        }
     }
     if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
         eprintln!(

@@ -129,8 +129,10 @@ pub(crate) fn now_ms() -> i64 {
 
 impl Store {
     /// Opens (creating if needed) the survey database at `path`, switches it to WAL mode and
-    /// brings its schema up to date.
+    /// brings its schema up to date. An existing SQLite file that is not a toongan survey
+    /// (another application id, or tables of its own) is refused before anything is changed.
     pub fn open(path: &Path) -> Result<Self, SurveyError> {
+        refuse_foreign(path)?;
         let writer = open_connection(path, true)?;
         let store = Store {
             path: path.to_path_buf(),
@@ -139,6 +141,32 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens an existing survey file for serving: nothing is created, switched to WAL or
+    /// migrated unless the file's `application_id` (read first, read-only) says it is a
+    /// toongan survey.
+    pub fn open_existing(path: &Path) -> Result<Self, SurveyError> {
+        let err = |source| SurveyError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        let app: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        drop(conn);
+        if app != APPLICATION_ID {
+            return Err(SurveyError::NotASurvey {
+                path: path.to_path_buf(),
+                found: app,
+            });
+        }
+        Self::open(path)
     }
 
     /// Path of the database file.
@@ -331,6 +359,31 @@ impl Store {
         })
     }
 
+    /// Registers a new participant unless `max` are registered already, in one statement (so
+    /// concurrent requests cannot overshoot the cap). Returns whether it was added.
+    pub fn add_participant_capped(
+        &self,
+        id: &str,
+        seed: u64,
+        user_agent: Option<&str>,
+        max: u64,
+    ) -> Result<bool, SurveyError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO participants (id, seed, created_at_ms, user_agent)
+                 SELECT ?1, ?2, ?3, ?4 WHERE (SELECT COUNT(*) FROM participants) < ?5",
+                params![
+                    id,
+                    seed as i64,
+                    now_ms(),
+                    user_agent,
+                    i64::try_from(max).unwrap_or(i64::MAX)
+                ],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
     /// The participant's shuffle seed and the ids of the questions they answered, or `None`
     /// when the participant is unknown.
     pub fn participant(&self, id: &str) -> Result<Option<(u64, Vec<i64>)>, SurveyError> {
@@ -417,6 +470,36 @@ impl Store {
         })
         .map(|n| n.max(0) as u64)
     }
+}
+
+/// Refuses an existing, non-empty SQLite file that is not a toongan survey, reading it
+/// read-only so that nothing about it changes.
+fn refuse_foreign(path: &Path) -> Result<(), SurveyError> {
+    if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    let err = |source| SurveyError::Db {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(err)?;
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(err)?;
+    if app != APPLICATION_ID && (app != 0 || tables > 0) {
+        return Err(SurveyError::NotASurvey {
+            path: path.to_path_buf(),
+            found: app,
+        });
+    }
+    Ok(())
 }
 
 /// Opens one connection with the pragmas every connection needs.

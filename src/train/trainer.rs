@@ -106,6 +106,10 @@ where
         if let Some((dir, saved)) = load_resume_point(&self.run_dir, model.as_mut())? {
             state = saved;
             last_checkpoint = dir.display().to_string();
+        }
+        // Steps logged after the checkpoint (or, starting afresh, by a run killed before its
+        // first checkpoint) are done again: drop their records.
+        if state.global_step > 0 || log.path().exists() {
             log.truncate_after(state.global_step)?;
         }
         // Only now that a resume has loaded (or there was nothing to resume) does the run's
