@@ -144,26 +144,14 @@ impl Store {
     }
 
     /// Opens an existing survey file for serving: nothing is created, switched to WAL or
-    /// migrated unless the file's `application_id` (read first, read-only) says it is a
-    /// toongan survey.
+    /// migrated unless the file's `application_id` (read from its header, without SQLite
+    /// opening it) says it is a toongan survey.
     pub fn open_existing(path: &Path) -> Result<Self, SurveyError> {
-        let err = |source| SurveyError::Db {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(err)?;
-        let app: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        drop(conn);
-        if app != APPLICATION_ID {
+        let header = read_header(path)?;
+        if header.application_id != APPLICATION_ID {
             return Err(SurveyError::NotASurvey {
                 path: path.to_path_buf(),
-                found: app,
+                found: header.application_id,
             });
         }
         Self::open(path)
@@ -472,31 +460,50 @@ impl Store {
     }
 }
 
-/// Refuses an existing, non-empty SQLite file that is not a toongan survey, reading it
-/// read-only so that nothing about it changes.
+/// The fields of a SQLite file's 100-byte header that say whose file it is.
+struct Header {
+    application_id: i64,
+    user_version: i64,
+    schema_cookie: u32,
+}
+
+/// Reads the header of the SQLite file at `path` as plain bytes, so that nothing about the
+/// file changes (no journal, no WAL switch).
+fn read_header(path: &Path) -> Result<Header, SurveyError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 100];
+    let not_sqlite = || SurveyError::Input {
+        path: path.to_path_buf(),
+        message: "not a SQLite file; pass a file made by `toongan survey create`".into(),
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| SurveyError::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot open: {e}"),
+    })?;
+    file.read_exact(&mut bytes).map_err(|_| not_sqlite())?;
+    if &bytes[..16] != b"SQLite format 3\0" {
+        return Err(not_sqlite());
+    }
+    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Ok(Header {
+        schema_cookie: be(40),
+        user_version: i64::from(be(60) as i32),
+        application_id: i64::from(be(68) as i32),
+    })
+}
+
+/// Refuses an existing, non-empty SQLite file that is not a toongan survey (another
+/// application id, or a schema of its own), reading only its header so nothing changes.
 fn refuse_foreign(path: &Path) -> Result<(), SurveyError> {
     if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
         return Ok(());
     }
-    let err = |source| SurveyError::Db {
-        path: path.to_path_buf(),
-        source,
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(err)?;
-    let app: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(err)?;
-    let tables: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(err)?;
-    if app != APPLICATION_ID && (app != 0 || tables > 0) {
+    let h = read_header(path)?;
+    let empty = h.application_id == 0 && h.user_version == 0 && h.schema_cookie == 0;
+    if h.application_id != APPLICATION_ID && !empty {
         return Err(SurveyError::NotASurvey {
             path: path.to_path_buf(),
-            found: app,
+            found: h.application_id,
         });
     }
     Ok(())
