@@ -344,7 +344,7 @@ fn a_seeded_corpus_of_damaged_images_runs_through_one_batch() {
         }
     }
     let mut cases: Vec<Case> = Vec::new();
-    let mut add = |cases: &mut Vec<Case>, bytes: &[u8], ext: &str, must_fail: bool, good: bool| {
+    let add = |cases: &mut Vec<Case>, bytes: &[u8], ext: &str, must_fail: bool, good: bool| {
         let name = format!("c{:03}.{ext}", cases.len());
         std::fs::write(dir.join(&name), bytes).unwrap();
         cases.push(Case {

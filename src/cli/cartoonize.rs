@@ -141,7 +141,7 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         device => device.run(BurnTranslatorTask(&source))??,
     };
     // Folder walks skip earlier outputs (`*_<tag>.*` in place, or the --output folder).
-    let inputs = collect_batch_inputs(&args.inputs, args.output.as_deref(), &[&tag])?;
+    let inputs = collect_batch_inputs(&args.inputs, args.output.as_deref(), &[tag.as_str()])?;
     if inputs.is_empty() {
         bail!("no images found in {:?}", args.inputs);
     }

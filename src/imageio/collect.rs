@@ -70,20 +70,27 @@ pub fn collect_files(
         for entry in walk {
             let entry = match entry {
                 Ok(entry) => entry,
-                Err(e) if e.loop_ancestor().is_some() => {
-                    eprintln!(
-                        "warning: not following {}: it links back into {}, which is already being walked",
-                        e.path().unwrap_or(path).display(),
-                        e.loop_ancestor().unwrap_or(path).display()
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    let at = e.path().unwrap_or(path).to_path_buf();
+                Err(e) if e.depth() == 0 => {
                     let source = e
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("cannot walk the folder"));
-                    return Err(ImageIoError::Read { path: at, source });
+                    return Err(ImageIoError::Read {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    // A link back into the walk, a broken link or an unreadable folder: that
+                    // entry is skipped, the rest of the walk goes on.
+                    let at = e.path().unwrap_or(path.as_path()).display().to_string();
+                    match e.loop_ancestor() {
+                        Some(ancestor) => eprintln!(
+                            "warning: not following {at}: it links back into {}, which is already being walked",
+                            ancestor.display()
+                        ),
+                        None => eprintln!("warning: skipping {at}: {e}"),
+                    }
+                    continue;
                 }
             };
             let p = entry.path();

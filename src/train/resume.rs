@@ -104,12 +104,10 @@ pub fn load_resume_point<B: AutodiffBackend>(
                 }
                 return Ok(Some((dir, state)));
             }
-            Err(e) => {
-                if first_error.is_some() {
-                    eprintln!("warning: {e}");
-                }
-                first_error.get_or_insert(e);
-            }
+            Err(e) => match first_error {
+                Some(_) => eprintln!("warning: {e}"),
+                None => first_error = Some(e),
+            },
         }
     }
     Err(first_error.unwrap_or_else(|| {
