@@ -34,7 +34,9 @@ fn s(p: &Path) -> &str {
 }
 
 fn gradient(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8]))
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
+    })
 }
 
 /// `prlimit` when present; in CI it must be.
@@ -167,7 +169,10 @@ fn huge_headers_fail_by_name_and_the_batch_goes_on() {
     );
     assert!(err.contains("b-wide.png is 40000x8"), "{err}");
     assert!(!err.contains("0x0"), "{err}");
-    assert!(err.contains("1 images written") && err.contains("2 failed"), "{err}");
+    assert!(
+        err.contains("1 images written") && err.contains("2 failed"),
+        "{err}"
+    );
     assert_eq!(
         image::open(out.join("c-good.png")).unwrap().dimensions(),
         (40, 24)
@@ -186,7 +191,11 @@ fn huge_headers_fail_by_name_and_the_batch_goes_on() {
         ],
         tmp.path(),
     );
-    assert!(stderr(&run).contains("0.0 MP --max-pixels allows"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("0.0 MP --max-pixels allows"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 /// Item 2: two inputs that map to one output are refused before any work, naming both.
@@ -196,12 +205,22 @@ fn two_inputs_with_one_output_are_refused_naming_both() {
     let model = tiny_model(tmp.path());
     for d in ["dA", "dB"] {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
-        gradient(16, 16).save(tmp.path().join(d).join("x.png")).unwrap();
+        gradient(16, 16)
+            .save(tmp.path().join(d).join("x.png"))
+            .unwrap();
     }
     let (a, b) = (tmp.path().join("dA/x.png"), tmp.path().join("dB/x.png"));
     let out = tmp.path().join("out");
     let run = toongan(
-        &["cartoonize", s(&a), s(&b), "--model", s(&model), "-o", s(&out)],
+        &[
+            "cartoonize",
+            s(&a),
+            s(&b),
+            "--model",
+            s(&model),
+            "-o",
+            s(&out),
+        ],
         tmp.path(),
     );
     let err = stderr(&run);
@@ -213,7 +232,9 @@ fn two_inputs_with_one_output_are_refused_naming_both() {
     let png = tmp.path().join("a.png");
     let gif = tmp.path().join("a.gif");
     gradient(16, 16).save(&png).unwrap();
-    gradient(16, 16).save_with_format(&gif, ImageFormat::Gif).unwrap();
+    gradient(16, 16)
+        .save_with_format(&gif, ImageFormat::Gif)
+        .unwrap();
     let run = toongan(
         &["cartoonize", s(&png), s(&gif), "--model", s(&model)],
         tmp.path(),
@@ -384,7 +405,10 @@ fn a_seeded_corpus_of_damaged_images_runs_through_one_batch() {
                 add(&mut cases, &b, ext, false, false);
             }
             2 | 3 => {
-                let (w, h) = (rng.random_range(1..=65535u32), rng.random_range(1..=65535u32));
+                let (w, h) = (
+                    rng.random_range(1..=65535u32),
+                    rng.random_range(1..=65535u32),
+                );
                 let lied = if src.starts_with(b"\x89PNG") {
                     set_png_size(&mut b, w, h);
                     true
@@ -421,13 +445,20 @@ fn a_seeded_corpus_of_damaged_images_runs_through_one_batch() {
         cases.len(),
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(run.status.code(), Some(1), "exit 1 (some failed), no crash: {err}");
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "exit 1 (some failed), no crash: {err}"
+    );
     let failure_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("failed: ")).collect();
     let mut named: HashMap<&str, usize> = HashMap::new();
     for case in &cases {
         let path = dir.join(&case.name);
         let mentions = err.matches(s(&path)).count();
-        let lines = failure_lines.iter().filter(|l| l.contains(s(&path))).count();
+        let lines = failure_lines
+            .iter()
+            .filter(|l| l.contains(s(&path)))
+            .count();
         let written = std::fs::read_dir(&out)
             .map(|d| {
                 d.flatten().any(|e| {
@@ -445,7 +476,11 @@ fn a_seeded_corpus_of_damaged_images_runs_through_one_batch() {
             assert!(written, "undamaged {} not written\n{err}", case.name);
         }
         if case.must_fail {
-            assert!(!written && mentions == 1, "{} should fail by name\n{err}", case.name);
+            assert!(
+                !written && mentions == 1,
+                "{} should fail by name\n{err}",
+                case.name
+            );
         }
         named.insert(&case.name, lines);
     }

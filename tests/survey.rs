@@ -74,7 +74,12 @@ struct TestServer {
 
 impl TestServer {
     fn start(db: &Path) -> Self {
-        Self::start_with(db, 100_000, DEFAULT_PARTICIPANTS_PER_MINUTE, ServeLimits::default())
+        Self::start_with(
+            db,
+            100_000,
+            DEFAULT_PARTICIPANTS_PER_MINUTE,
+            ServeLimits::default(),
+        )
     }
 
     /// A server with its own participant cap, enrolment rate and serving limits.
@@ -636,7 +641,12 @@ fn answers_survive_a_restart_of_the_binary() {
     let (mut child, addr, mut err) = spawn_binary(&db);
     let a = agent();
     let base = format!("http://{addr}");
-    let (_, mut state) = call(&a, "POST", &format!("{base}/api/participants"), Some(&json!({})));
+    let (_, mut state) = call(
+        &a,
+        "POST",
+        &format!("{base}/api/participants"),
+        Some(&json!({})),
+    );
     let pid = state["participant"].as_str().expect("pid").to_string();
     for _ in 0..3 {
         let q = state["question"].clone();
@@ -967,12 +977,13 @@ fn browser_answers_a_survey_and_reads_the_results() {
 /// One HTTP/1.1 request from the local address `from` (loopback has 127.0.0.0/8, so
 /// 127.0.0.1 and 127.0.0.2 are two clients); returns the status code.
 async fn post_from(from: &str, to: SocketAddr, path: &str, content_type: Option<&str>) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .bind(format!("{from}:0").parse().expect("addr"))
         .expect("bind the client address");
-    let mut stream = socket.connect(to).await.expect("connect");
+    let stream = socket.connect(to).await.expect("connect");
+    let mut stream = stream.into_std().expect("std stream");
+    stream.set_nonblocking(false).expect("blocking");
     let body = "{}";
     let ct = content_type
         .map(|c| format!("Content-Type: {c}\r\n"))
@@ -981,10 +992,14 @@ async fn post_from(from: &str, to: SocketAddr, path: &str, content_type: Option<
         "POST {path} HTTP/1.1\r\nHost: {to}\r\n{ct}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(req.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response);
+    let text = tokio::task::spawn_blocking(move || {
+        stream.write_all(req.as_bytes()).expect("write");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("read");
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .expect("client thread");
     text.split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
@@ -1066,18 +1081,34 @@ fn enrolment_is_json_only_rate_limited_per_address_and_capped_atomically() {
         )
         .await;
         assert_eq!(form, 415, "a form post is refused");
-        assert_eq!(post_from("127.0.0.3", addr, "/api/participants", None).await, 415);
+        assert_eq!(
+            post_from("127.0.0.3", addr, "/api/participants", None).await,
+            415
+        );
         let mut statuses = Vec::new();
         for _ in 0..60 {
-            statuses
-                .push(post_from("127.0.0.1", addr, "/api/participants", Some("application/json")).await);
+            statuses.push(
+                post_from(
+                    "127.0.0.1",
+                    addr,
+                    "/api/participants",
+                    Some("application/json"),
+                )
+                .await,
+            );
         }
         let created = statuses.iter().filter(|&&c| c == 201).count();
         let limited = statuses.iter().filter(|&&c| c == 429).count();
         assert!((20..=21).contains(&created), "{statuses:?}");
         assert_eq!(created + limited, 60, "{statuses:?}");
         assert_eq!(
-            post_from("127.0.0.2", addr, "/api/participants", Some("application/json")).await,
+            post_from(
+                "127.0.0.2",
+                addr,
+                "/api/participants",
+                Some("application/json")
+            )
+            .await,
             201,
             "another address still gets in"
         );
@@ -1112,8 +1143,16 @@ fn enrolment_is_json_only_rate_limited_per_address_and_capped_atomically() {
             out
         });
     drop(s);
-    assert_eq!(statuses.iter().filter(|&&c| c == 201).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|&&c| c == 503).count(), 35, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 503).count(),
+        35,
+        "{statuses:?}"
+    );
     let store = Store::open(&db).expect("reopen");
     assert_eq!(store.participant_count().expect("count"), 5);
 }
@@ -1138,7 +1177,11 @@ fn serving_a_foreign_database_changes_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("not a toongan survey"), "{err}");
-    assert_eq!(std::fs::read(&db).expect("read"), before, "the file is unchanged");
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "the file is unchanged"
+    );
     assert!(!tmp.path().join("other.sqlite-wal").exists());
     // `create` on it is refused the same way, before touching it.
     assert!(matches!(
@@ -1170,7 +1213,12 @@ fn csv_cells_are_neutralised_and_admin_responses_are_not_cached() {
     let state = join(&a, &s);
     let (status, _) = answer_first(&a, &s, &state);
     assert_eq!(status, 201);
-    for path in ["/admin/answers.csv", "/admin/stats.json", "/admin/chart.svg", "/admin"] {
+    for path in [
+        "/admin/answers.csv",
+        "/admin/stats.json",
+        "/admin/chart.svg",
+        "/admin",
+    ] {
         let resp = a
             .get(&s.url(path))
             .set("Authorization", &format!("Bearer {TOKEN}"))

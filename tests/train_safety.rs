@@ -97,7 +97,13 @@ fn existing_runs_are_never_overwritten_or_restarted() {
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
     let run = tmp.path().join("run");
-    let first = output(train_cmd(&photos, &cartoons, &run, false, &["--epochs", "1"]));
+    let first = output(train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        false,
+        &["--epochs", "1"],
+    ));
     assert!(first.status.success(), "{}", err(&first));
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
 
@@ -111,7 +117,10 @@ fn existing_runs_are_never_overwritten_or_restarted() {
     ));
     assert_eq!(again.status.code(), Some(2), "{}", err(&again));
     assert!(err(&again).contains("--resume"), "{}", err(&again));
-    assert_eq!(std::fs::read_to_string(run.join("config.toml")).unwrap(), config);
+    assert_eq!(
+        std::fs::read_to_string(run.join("config.toml")).unwrap(),
+        config
+    );
 
     // A resume under another model fails to load and leaves config.toml as it was, so the
     // run still resumes.
@@ -123,8 +132,17 @@ fn existing_runs_are_never_overwritten_or_restarted() {
         &["--model", "cartoongan", "--epochs", "2"],
     ));
     assert!(!other.status.success(), "{}", err(&other));
-    assert_eq!(std::fs::read_to_string(run.join("config.toml")).unwrap(), config);
-    let resumed = output(train_cmd(&photos, &cartoons, &run, true, &["--epochs", "2"]));
+    assert_eq!(
+        std::fs::read_to_string(run.join("config.toml")).unwrap(),
+        config
+    );
+    let resumed = output(train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        true,
+        &["--epochs", "2"],
+    ));
     assert!(resumed.status.success(), "{}", err(&resumed));
     assert_eq!(latest_state(&run).global_step, 4);
 
@@ -134,10 +152,19 @@ fn existing_runs_are_never_overwritten_or_restarted() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    let no_latest = output(train_cmd(&photos, &cartoons, &run, true, &["--epochs", "3"]));
+    let no_latest = output(train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        true,
+        &["--epochs", "3"],
+    ));
     let e = err(&no_latest);
     assert_eq!(no_latest.status.code(), Some(2), "{e}");
-    assert!(e.contains("echo checkpoints/step-000000004/generator.safetensors >"), "{e}");
+    assert!(
+        e.contains("echo checkpoints/step-000000004/generator.safetensors >"),
+        "{e}"
+    );
     let after: Vec<_> = std::fs::read_dir(run.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -149,7 +176,13 @@ fn existing_runs_are_never_overwritten_or_restarted() {
         "checkpoints/step-000000004/generator.safetensors\n",
     )
     .unwrap();
-    let fixed = output(train_cmd(&photos, &cartoons, &run, true, &["--epochs", "3"]));
+    let fixed = output(train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        true,
+        &["--epochs", "3"],
+    ));
     assert!(fixed.status.success(), "{}", err(&fixed));
     assert_eq!(latest_state(&run).global_step, 6);
 }
@@ -188,7 +221,13 @@ fn a_truncated_checkpoint_falls_back_to_the_previous_one() {
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 3]).unwrap();
 
-    let resumed = output(train_cmd(&photos, &cartoons, &run, true, &["--epochs", "3"]));
+    let resumed = output(train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        true,
+        &["--epochs", "3"],
+    ));
     let e = err(&resumed);
     assert!(resumed.status.success(), "{e}");
     assert!(e.contains("truncated or corrupt"), "{e}");
@@ -275,14 +314,26 @@ fn sigkill_at_twenty_random_moments_never_loses_more_than_a_checkpoint_interval(
             "kill {kills}: checkpoint at {} but {done} steps were done",
             state.global_step
         );
-        assert!(state.global_step >= previous, "kill {kills}: went backwards");
+        assert!(
+            state.global_step >= previous,
+            "kill {kills}: went backwards"
+        );
         previous = state.global_step;
     }
-    assert!(kills >= 10, "the run was too fast to kill: only {kills} kills");
+    assert!(
+        kills >= 10,
+        "the run was too fast to kill: only {kills} kills"
+    );
     let finish = output(train_cmd(&photos, &cartoons, &run, true, &extra));
     assert!(finish.status.success(), "{}", err(&finish));
     assert_eq!(latest_state(&run).global_step, EPOCHS * 2);
-    let log = toongan::train::metrics::MetricsLog::new(&run).read().unwrap();
+    let log = toongan::train::metrics::MetricsLog::new(&run)
+        .read()
+        .unwrap();
     let steps: Vec<usize> = log.iter().map(|r| r.step).collect();
-    assert_eq!(steps, (1..=EPOCHS * 2).collect::<Vec<_>>(), "every step logged once");
+    assert_eq!(
+        steps,
+        (1..=EPOCHS * 2).collect::<Vec<_>>(),
+        "every step logged once"
+    );
 }

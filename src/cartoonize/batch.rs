@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::{TileOptions, Translator, cartoonize_image};
 use super::isolate::isolated;
+use super::{TileOptions, Translator, cartoonize_image};
 use crate::imageio::{
     DecodeLimits, DecodedImage, ImageIoError, check_outputs, decode_image_with, encode_image,
 };
@@ -107,8 +107,12 @@ pub fn plan_outputs(
             output: out,
         });
     }
-    check_outputs(planned.iter().map(|j| (j.input.as_path(), j.output.as_path())))
-        .map_err(|e| e.to_string())?;
+    check_outputs(
+        planned
+            .iter()
+            .map(|j| (j.input.as_path(), j.output.as_path())),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(planned)
 }
 

@@ -50,9 +50,18 @@ mod tests {
 
     #[test]
     fn earlier_outputs_are_recognised_by_their_tag() {
-        assert!(is_earlier_output(Path::new("d/cat_shinkai.png"), &["shinkai"]));
-        assert!(!is_earlier_output(Path::new("d/cat_shinkai.png"), &["hayao"]));
+        assert!(is_earlier_output(
+            Path::new("d/cat_shinkai.png"),
+            &["shinkai"]
+        ));
+        assert!(!is_earlier_output(
+            Path::new("d/cat_shinkai.png"),
+            &["hayao"]
+        ));
         assert!(!is_earlier_output(Path::new("d/shinkai.png"), &["shinkai"]));
-        assert!(!is_earlier_output(Path::new("d/catshinkai.png"), &["shinkai"]));
+        assert!(!is_earlier_output(
+            Path::new("d/catshinkai.png"),
+            &["shinkai"]
+        ));
     }
 }

@@ -9,8 +9,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator,
-    collect_batch_inputs, plan_outputs, run_batch,
+    BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_batch_inputs,
+    plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
 use toongan::model::GeneratorConfig;

@@ -42,10 +42,7 @@ impl RateLimiter {
             let burst = self.burst;
             buckets.retain(|_, b| refill(*b) < burst);
         }
-        let tokens = buckets
-            .get(&addr)
-            .map(|b| refill(*b))
-            .unwrap_or(self.burst);
+        let tokens = buckets.get(&addr).map(|b| refill(*b)).unwrap_or(self.burst);
         let allowed = tokens >= 1.0;
         let left = if allowed { tokens - 1.0 } else { tokens };
         buckets.insert(addr, (left, now));

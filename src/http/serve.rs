@@ -66,9 +66,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let timeout = limits.request_timeout;
-    let router = router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-        request_deadline(timeout, req, next)
-    }));
+    let router = router.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| request_deadline(timeout, req, next),
+    ));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

@@ -8,8 +8,8 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::ImageIoError;
 
-pub use super::limits::MAX_SIDE;
 use super::limits::DecodeLimits;
+pub use super::limits::MAX_SIDE;
 
 /// A decoded image, upright, as the networks take it.
 #[derive(Debug, Clone)]

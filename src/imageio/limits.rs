@@ -73,6 +73,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--max-pixels") && e.contains("268.4 MP"), "{e}");
-        assert!(DecodeLimits::default().check(Path::new("ok.png"), 10000, 10000).is_ok());
+        assert!(
+            DecodeLimits::default()
+                .check(Path::new("ok.png"), 10000, 10000)
+                .is_ok()
+        );
     }
 }

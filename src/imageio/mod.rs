@@ -11,9 +11,9 @@ pub mod tiling;
 
 pub use collect::{FoundFile, collect_files, collect_images, is_image};
 pub use decode::{DecodedImage, decode_image, decode_image_with};
+pub use encode::{atomic_write, encode_image, sync_dir};
 pub use limits::DecodeLimits;
 pub use output_plan::check_outputs;
-pub use encode::{atomic_write, encode_image, sync_dir};
 pub use resize::resize_center_crop;
 pub use tiling::TilePlan;
 

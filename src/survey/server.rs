@@ -25,7 +25,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::admin_token::AdminToken;
-use crate::http::{RateLimiter, ServeLimits};
 use super::assets;
 use super::error::SurveyError;
 use super::layout::Survey;
@@ -33,6 +32,7 @@ use super::participant::{ParticipantId, candidate_order, question_order};
 use super::results_page::results_html;
 use super::stats::survey_stats;
 use super::store::{AnswerOutcome, NewAnswer, Store};
+use crate::http::{RateLimiter, ServeLimits};
 
 /// Largest request body accepted; an answer is well under 200 bytes.
 pub const MAX_BODY_BYTES: usize = 4096;

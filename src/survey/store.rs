@@ -484,7 +484,8 @@ fn read_header(path: &Path) -> Result<Header, SurveyError> {
     if &bytes[..16] != b"SQLite format 3\0" {
         return Err(not_sqlite());
     }
-    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     Ok(Header {
         schema_cookie: be(40),
         user_version: i64::from(be(60) as i32),

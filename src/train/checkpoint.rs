@@ -177,9 +177,8 @@ fn prune(root: &Path, keep: usize) {
 pub fn read_state(dir: &Path) -> Result<TrainState, TrainError> {
     let state_path = dir.join(STATE_FILE);
     let bytes = std::fs::read(&state_path).map_err(|e| TrainError::checkpoint(&state_path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        TrainError::checkpoint(&state_path, format!("truncated or corrupt: {e}"))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| TrainError::checkpoint(&state_path, format!("truncated or corrupt: {e}")))
 }
 
 /// The newest checkpoint of a run (the one `latest` names) and its state, if any.

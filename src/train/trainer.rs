@@ -11,10 +11,10 @@ use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{TrainState, save_checkpoint};
-use super::resume::load_resume_point;
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
 use super::gan_model::{GanModel, Phase, build_model};
 use super::metrics::{MetricsLog, MetricsRecord};
+use super::resume::load_resume_point;
 use super::{TrainConfig, TrainError};
 
 /// How a run ended.
