@@ -24,6 +24,8 @@ pub mod cartoonize;
 pub mod engine;
 pub mod eval;
 pub mod experiment;
+#[cfg(feature = "survey")]
+pub mod http;
 pub mod imageio;
 pub mod kernels;
 pub mod model;

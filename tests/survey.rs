@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use toongan::http::ServeLimits;
 use toongan::survey::{
-    AdminToken, CreateOptions, MAX_BODY_BYTES, ServeOptions, Store, SurveyError, create_survey,
-    router, serve,
+    AdminToken, CreateOptions, DEFAULT_PARTICIPANTS_PER_MINUTE, MAX_BODY_BYTES, ServeOptions,
+    Store, SurveyError, create_survey, router, serve_with_limits,
 };
 
 const TOKEN: &str = "test-admin-token-0123";
@@ -75,12 +76,23 @@ struct TestServer {
 
 impl TestServer {
     fn start(db: &Path) -> Self {
+        Self::start_with(
+            db,
+            100_000,
+            DEFAULT_PARTICIPANTS_PER_MINUTE,
+            ServeLimits::default(),
+        )
+    }
+
+    /// A server with its own participant cap, enrolment rate and serving limits.
+    fn start_with(db: &Path, max: u64, per_minute: u32, limits: ServeLimits) -> Self {
         let store = Arc::new(Store::open(db).expect("open store"));
         let app = router(
             store,
             ServeOptions {
                 token: AdminToken::from_text(TOKEN).expect("token"),
-                max_participants: 100_000,
+                max_participants: max,
+                participants_per_minute: per_minute,
             },
         )
         .expect("router");
@@ -99,7 +111,7 @@ impl TestServer {
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send");
-                serve(listener, app, async {
+                serve_with_limits(listener, app, limits, async {
                     let _ = rx.await;
                 })
                 .await
@@ -160,7 +172,7 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<&Value>) -> (
 }
 
 fn join(agent: &ureq::Agent, s: &TestServer) -> Value {
-    let (status, v) = call(agent, "POST", &s.url("/api/participants"), None);
+    let (status, v) = call(agent, "POST", &s.url("/api/participants"), Some(&json!({})));
     assert_eq!(status, 201, "{v}");
     v
 }
@@ -631,7 +643,12 @@ fn answers_survive_a_restart_of_the_binary() {
     let (mut child, addr, mut err) = spawn_binary(&db);
     let a = agent();
     let base = format!("http://{addr}");
-    let (_, mut state) = call(&a, "POST", &format!("{base}/api/participants"), None);
+    let (_, mut state) = call(
+        &a,
+        "POST",
+        &format!("{base}/api/participants"),
+        Some(&json!({})),
+    );
     let pid = state["participant"].as_str().expect("pid").to_string();
     for _ in 0..3 {
         let q = state["question"].clone();
@@ -704,7 +721,9 @@ fn load_200_participants_answer_24_questions_exactly_once() {
     const QUESTIONS: usize = 24;
     let tmp = tempfile::tempdir().expect("tmp");
     let db = make_survey(tmp.path(), QUESTIONS);
-    let s = TestServer::start(&db);
+    // Here all participants share one loopback address; in a study they come from many, so
+    // the per-address enrolment limit is raised to let them all in at once.
+    let s = TestServer::start_with(&db, 100_000, n as u32 + 1, ServeLimits::default());
     let base = s.url("");
     let barrier = Arc::new(Barrier::new(n + 1));
     let handles: Vec<_> = (0..n)
@@ -716,7 +735,7 @@ fn load_200_participants_answer_24_questions_exactly_once() {
                     let a = agent();
                     barrier.wait();
                     let mut latencies = Vec::with_capacity(QUESTIONS);
-                    let (status, mut state) = call(&a, "POST", &format!("{base}/api/participants"), None);
+                    let (status, mut state) = call(&a, "POST", &format!("{base}/api/participants"), Some(&json!({})));
                     assert_eq!(status, 201, "{state}");
                     let pid = state["participant"].as_str().expect("pid").to_string();
                     for i in 0..QUESTIONS {
@@ -967,4 +986,303 @@ fn browser_answers_a_survey_and_reads_the_results() {
         std::fs::write(shots.join("results-desktop.png"), c.screenshot().await.expect("shot")).expect("save");
         c.close().await.expect("close");
     });
+}
+
+/// One HTTP/1.1 request from the local address `from` (loopback has 127.0.0.0/8, so
+/// 127.0.0.1 and 127.0.0.2 are two clients); returns the status code.
+async fn post_from(from: &str, to: SocketAddr, path: &str, content_type: Option<&str>) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("addr"))
+        .expect("bind the client address");
+    let stream = socket.connect(to).await.expect("connect");
+    let mut stream = stream.into_std().expect("std stream");
+    stream.set_nonblocking(false).expect("blocking");
+    let body = "{}";
+    let ct = content_type
+        .map(|c| format!("Content-Type: {c}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {to}\r\n{ct}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let text = tokio::task::spawn_blocking(move || {
+        stream.write_all(req.as_bytes()).expect("write");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("read");
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .expect("client thread");
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Item 11: a client that never finishes its headers is dropped within the header-read
+/// timeout, and one that holds a connection open does not hold up shutdown past its deadline.
+#[test]
+fn slow_header_clients_are_dropped_and_shutdown_has_a_deadline() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = make_survey(tmp.path(), 2);
+    let limits = ServeLimits {
+        header_read_timeout: Duration::from_secs(1),
+        shutdown_deadline: Duration::from_secs(1),
+        ..ServeLimits::default()
+    };
+    let mut s = TestServer::start_with(&db, 100, 100, limits);
+    let mut slow = TcpStream::connect(s.addr).expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .expect("partial headers");
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "dropped after {waited:?}, not within the 1 s timeout (+ margin)"
+    );
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
+
+    // A connection that is idle mid-request when the server stops: the server is gone within
+    // the deadline, not waiting for the client.
+    let mut holder = TcpStream::connect(s.addr).expect("connect");
+    holder
+        .write_all(b"POST /api/participants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .expect("partial body");
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    if let Some(tx) = s.stop.take() {
+        let _ = tx.send(());
+    }
+    if let Some(t) = s.thread.take() {
+        t.join().expect("server thread");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Item 12: enrolment needs a JSON request (a cross-site form cannot send one), is limited per
+/// client address (a flood from 127.0.0.1 is cut while 127.0.0.2 still gets in), and the cap
+/// holds under concurrent requests.
+#[test]
+fn enrolment_is_json_only_rate_limited_per_address_and_capped_atomically() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = make_survey(tmp.path(), 2);
+    let s = TestServer::start_with(&db, 100_000, 20, ServeLimits::default());
+    let addr = s.addr;
+    block_on(async move {
+        let form = post_from(
+            "127.0.0.3",
+            addr,
+            "/api/participants",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .await;
+        assert_eq!(form, 415, "a form post is refused");
+        assert_eq!(
+            post_from("127.0.0.3", addr, "/api/participants", None).await,
+            415
+        );
+        let mut statuses = Vec::new();
+        for _ in 0..60 {
+            statuses.push(
+                post_from(
+                    "127.0.0.1",
+                    addr,
+                    "/api/participants",
+                    Some("application/json"),
+                )
+                .await,
+            );
+        }
+        let created = statuses.iter().filter(|&&c| c == 201).count();
+        let limited = statuses.iter().filter(|&&c| c == 429).count();
+        assert!((20..=21).contains(&created), "{statuses:?}");
+        assert_eq!(created + limited, 60, "{statuses:?}");
+        assert_eq!(
+            post_from(
+                "127.0.0.2",
+                addr,
+                "/api/participants",
+                Some("application/json")
+            )
+            .await,
+            201,
+            "another address still gets in"
+        );
+    });
+    drop(s);
+
+    // The cap: 40 requests at once for 5 places give exactly 5 participants.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = make_survey(tmp.path(), 2);
+    let s = TestServer::start_with(&db, 5, 1000, ServeLimits::default());
+    let addr = s.addr;
+    let statuses: Vec<u16> = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async move {
+            let tasks: Vec<_> = (0..40)
+                .map(|_| {
+                    tokio::spawn(post_from(
+                        "127.0.0.1",
+                        addr,
+                        "/api/participants",
+                        Some("application/json"),
+                    ))
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.expect("task"));
+            }
+            out
+        });
+    drop(s);
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 503).count(),
+        35,
+        "{statuses:?}"
+    );
+    let store = Store::open(&db).expect("reopen");
+    assert_eq!(store.participant_count().expect("count"), 5);
+}
+
+/// Item 13: `survey serve` on a SQLite file made by something else changes nothing in it
+/// (no tables, no stamp, no WAL) and says it is not a survey.
+#[test]
+fn serving_a_foreign_database_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("other.sqlite");
+    {
+        let c = rusqlite::Connection::open(&db).expect("create");
+        c.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('mine');")
+            .expect("fill");
+    }
+    let before = std::fs::read(&db).expect("read");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toongan"))
+        .args(["survey", "serve", "--bind", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run serve");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("not a toongan survey"), "{err}");
+    assert_eq!(
+        std::fs::read(&db).expect("read"),
+        before,
+        "the file is unchanged"
+    );
+    assert!(!tmp.path().join("other.sqlite-wal").exists());
+    // `create` on it is refused the same way, before touching it.
+    assert!(matches!(
+        Store::open(&db),
+        Err(SurveyError::NotASurvey { .. })
+    ));
+    assert_eq!(std::fs::read(&db).expect("read"), before);
+}
+
+/// Item 14: file names that a spreadsheet would run as formulas are neutralised in the CSV
+/// export, and admin responses are never cached.
+#[test]
+fn csv_cells_are_neutralised_and_admin_responses_are_not_cached() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write_pngs(&root.join("ref"), 3, 1, "@ref");
+    write_pngs(&root.join("a"), 2, 2, "=cmd()+");
+    write_pngs(&root.join("b"), 2, 3, "=cmd()+");
+    let db = root.join("s.sqlite");
+    let opts = CreateOptions {
+        reference: root.join("ref"),
+        candidates: vec![("a".into(), root.join("a")), ("b".into(), root.join("b"))],
+        questions: 2,
+        seed: 1,
+    };
+    create_survey(&db, &opts).expect("create");
+    let s = TestServer::start(&db);
+    let a = agent();
+    let state = join(&a, &s);
+    let (status, _) = answer_first(&a, &s, &state);
+    assert_eq!(status, 201);
+    for path in [
+        "/admin/answers.csv",
+        "/admin/stats.json",
+        "/admin/chart.svg",
+        "/admin",
+    ] {
+        let resp = a
+            .get(&s.url(path))
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .expect(path);
+        assert_eq!(resp.header("cache-control"), Some("no-store"), "{path}");
+        if path == "/admin/answers.csv" {
+            let csv = resp.into_string().expect("csv");
+            let cells: Vec<&str> = csv.lines().skip(1).flat_map(|l| l.split(',')).collect();
+            assert!(
+                cells.iter().all(|c| !c.starts_with(['=', '+', '-', '@'])),
+                "{csv}"
+            );
+            assert!(csv.contains("'=cmd()+") && csv.contains("'@ref"), "{csv}");
+        }
+    }
+    // Also without the token (401): not cached either.
+    let resp = match a.get(&s.url("/admin/stats.json")).call() {
+        Err(ureq::Error::Status(401, r)) => r,
+        other => panic!("expected 401, got {other:?}"),
+    };
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+}
+
+/// Item 4 for `survey create`: a symlink loop in an image folder is not followed (the walk
+/// used to never end).
+#[cfg(unix)]
+#[test]
+fn survey_create_does_not_follow_symlink_loops() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().to_path_buf();
+    write_pngs(&root.join("ref"), 4, 1, "f");
+    write_pngs(&root.join("a"), 3, 2, "p");
+    write_pngs(&root.join("b"), 3, 3, "p");
+    std::os::unix::fs::symlink(".", root.join("ref/loop")).expect("link");
+    std::os::unix::fs::symlink("..", root.join("a/loop")).expect("link");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = root.clone();
+    std::thread::spawn(move || {
+        let opts = CreateOptions {
+            reference: r.join("ref"),
+            candidates: vec![("a".into(), r.join("a")), ("b".into(), r.join("b"))],
+            questions: 3,
+            seed: 1,
+        };
+        let _ = tx.send(create_survey(&r.join("s.sqlite"), &opts).map(|s| s.questions));
+    });
+    let made = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("survey create finished")
+        .expect("survey created");
+    assert_eq!(made, 3);
 }

@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use super::isolate::isolated;
 use super::{TileOptions, Translator, cartoonize_image};
-use crate::imageio::{DecodedImage, ImageIoError, decode_image, encode_image, fit_within};
+use crate::imageio::{
+    DecodeLimits, DecodedImage, ImageIoError, check_outputs, decode_image_with, encode_image,
+    fit_within,
+};
 
-/// Extensions recognised as images when walking folders.
-pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+pub use crate::imageio::collect::IMAGE_EXTENSIONS;
 
 /// One input image and where its output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct BatchOptions {
     /// Scale each image down so its longer side is at most this before translating (the
     /// output then has the scaled size).
     pub max_side: Option<u32>,
+    /// What one image may ask for (`--max-pixels`).
+    pub limits: DecodeLimits,
 }
 
 /// The outcome of a batch.
@@ -46,52 +51,11 @@ pub struct BatchSummary {
     pub seconds: f64,
 }
 
-fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
 /// Expands files and folders (recursively, sorted) into image files, each with the path
 /// relative to the folder it was found in (the bare file name for files given directly).
+/// See [`crate::imageio::collect`] for how links are followed.
 pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ImageIoError> {
-    let mut found = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path).map_err(|source| ImageIoError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            let mut stack = vec![path.clone()];
-            let mut files = Vec::new();
-            while let Some(dir) = stack.pop() {
-                let entries = std::fs::read_dir(&dir).map_err(|source| ImageIoError::Read {
-                    path: dir.clone(),
-                    source,
-                })?;
-                for entry in entries.flatten() {
-                    let p = entry.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if is_image(&p) {
-                        files.push(p);
-                    }
-                }
-            }
-            files.sort();
-            for f in files {
-                let rel = f.strip_prefix(path).unwrap_or(&f).to_path_buf();
-                found.push((f, rel));
-            }
-        } else {
-            let name = path
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| path.clone());
-            found.push((path.clone(), name));
-        }
-    }
-    Ok(found)
+    crate::imageio::collect_images(paths)
 }
 
 /// Output extension for an input: its own when toongan can write it, else PNG.
@@ -113,7 +77,8 @@ fn output_extension(input: &Path) -> String {
 /// - `output` names a folder: each input's relative path under it.
 /// - no `output`: `<stem>_<tag>.<ext>` next to each input.
 ///
-/// An output that would be one of the inputs is refused.
+/// An output that would be one of the inputs, or two inputs with one output, is refused
+/// ([`crate::imageio::check_outputs`]).
 pub fn plan_outputs(
     inputs: &[(PathBuf, PathBuf)],
     output: Option<&Path>,
@@ -146,23 +111,17 @@ pub fn plan_outputs(
             output: out,
         });
     }
-    let canonical_inputs: Vec<PathBuf> = inputs
-        .iter()
-        .filter_map(|(i, _)| std::fs::canonicalize(i).ok())
-        .collect();
-    for job in &planned {
-        let out = std::fs::canonicalize(&job.output).unwrap_or_else(|_| job.output.clone());
-        if canonical_inputs.contains(&out) {
-            return Err(format!(
-                "output {} is an input: toongan never overwrites its inputs; choose another --output",
-                job.output.display()
-            ));
-        }
-    }
+    check_outputs(
+        planned
+            .iter()
+            .map(|j| (j.input.as_path(), j.output.as_path())),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(planned)
 }
 
-/// Translates every job; failures are collected, not fatal. `on_progress` is called after
+/// Translates every job; failures are collected, not fatal: each image's decoding,
+/// translation and encoding run [`isolated`], so a panic fails that image alone. `on_progress` is called after
 /// each image with the number done.
 pub fn run_batch(
     translator: &dyn Translator,
@@ -183,15 +142,19 @@ pub fn run_batch(
     std::thread::scope(|scope| {
         // Decoding runs one image ahead; encoding runs behind, each on its own thread.
         let (decoded_tx, decoded_rx) =
-            mpsc::sync_channel::<(&InputFile, Result<DecodedImage, ImageIoError>)>(1);
+            mpsc::sync_channel::<(&InputFile, Result<DecodedImage, String>)>(1);
         let (encode_tx, encode_rx) = mpsc::sync_channel::<(&InputFile, DecodedImage)>(1);
         let (done_tx, done_rx) = mpsc::channel::<(&InputFile, Result<(), String>)>();
         let todo_ref = &todo;
         scope.spawn(move || {
             for job in todo_ref {
-                let decoded = decode_image(&job.input).map(|img| match options.max_side {
-                    Some(m) => fit_within(img, m),
-                    None => img,
+                let decoded = isolated(|| {
+                    decode_image_with(&job.input, &options.limits)
+                        .map(|img| match options.max_side {
+                            Some(m) => fit_within(img, m),
+                            None => img,
+                        })
+                        .map_err(|e| e.to_string())
                 });
                 if decoded_tx.send((job, decoded)).is_err() {
                     break;
@@ -201,14 +164,16 @@ pub fn run_batch(
         let encode_done = done_tx.clone();
         scope.spawn(move || {
             for (job, img) in encode_rx {
-                let result = encode_image(
-                    &job.output,
-                    img.width,
-                    img.height,
-                    &img.rgb,
-                    img.alpha.as_deref(),
-                )
-                .map_err(|e| e.to_string());
+                let result = isolated(|| {
+                    encode_image(
+                        &job.output,
+                        img.width,
+                        img.height,
+                        &img.rgb,
+                        img.alpha.as_deref(),
+                    )
+                    .map_err(|e| e.to_string())
+                });
                 let _ = encode_done.send((job, result));
             }
         });
@@ -231,18 +196,26 @@ pub fn run_batch(
         for (job, decoded) in decoded_rx {
             match decoded {
                 Ok(img) => {
-                    let rgb = cartoonize_image(
-                        translator,
-                        &img.rgb,
-                        img.width as usize,
-                        img.height as usize,
-                        options.tiles,
-                    );
-                    let out = DecodedImage { rgb, ..img };
-                    let _ = encode_tx.send((job, out));
+                    let translated = isolated(|| {
+                        Ok(cartoonize_image(
+                            translator,
+                            &img.rgb,
+                            img.width as usize,
+                            img.height as usize,
+                            options.tiles,
+                        ))
+                    });
+                    match translated {
+                        Ok(rgb) => {
+                            let _ = encode_tx.send((job, DecodedImage { rgb, ..img }));
+                        }
+                        Err(e) => {
+                            let _ = done_tx.send((job, Err(e)));
+                        }
+                    }
                 }
                 Err(e) => {
-                    let _ = done_tx.send((job, Err(e.to_string())));
+                    let _ = done_tx.send((job, Err(e)));
                 }
             }
             while drain(&mut summary, false).is_some() {}

@@ -3,10 +3,13 @@
 
 pub mod batch;
 pub mod burn_translator;
+pub mod inputs;
+pub mod isolate;
 pub mod whole_image;
 
 pub use batch::{BatchOptions, BatchSummary, InputFile, collect_inputs, plan_outputs, run_batch};
 pub use burn_translator::{BurnTranslator, ResnetTranslator};
+pub use inputs::collect_batch_inputs;
 pub use whole_image::{TileOptions, cartoonize_image};
 
 /// Turns an RGB image into a cartoon of the same size.

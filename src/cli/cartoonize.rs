@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, InputFile, ResnetTranslator, TileOptions, Translator,
-    collect_inputs, plan_outputs, run_batch,
+    collect_batch_inputs, plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
 use toongan::imageio::{atomic_write, decode_image, fit_within};
@@ -67,6 +67,10 @@ pub struct CartoonizeArgs {
     /// Skip inputs whose output file already exists (resume an interrupted batch).
     #[arg(long)]
     skip_existing: bool,
+    /// Largest image accepted, in pixels (width x height), checked from the file's header
+    /// before any memory is allocated; larger images fail by name and the batch goes on.
+    #[arg(long, default_value_t = toongan::imageio::limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     /// Where the generator runs: cpu, cuda or cuda:N (CUDA needs a build with
     /// --features cuda).
     #[arg(long, default_value = "cpu")]
@@ -181,7 +185,9 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let inputs = collect_inputs(&args.inputs)?;
+    // Folder walks skip earlier outputs (`*_<tag>.*` in place, or the --output folder).
+    let tags: Vec<&str> = sources.iter().map(|(_, tag)| tag.as_str()).collect();
+    let inputs = collect_batch_inputs(&args.inputs, args.output.as_deref(), &tags)?;
     if inputs.is_empty() {
         bail!("no images found in {:?}", args.inputs);
     }
@@ -204,6 +210,9 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
         },
         skip_existing: args.skip_existing,
         max_side: args.max_side,
+        limits: toongan::imageio::DecodeLimits {
+            max_pixels: args.max_pixels,
+        },
     };
     let mut failed = false;
     let mut outputs: Vec<(String, Vec<InputFile>)> = Vec::new();
@@ -271,7 +280,12 @@ fn cartoonize_jobs(
     });
     bar.finish_and_clear();
     for (path, reason) in &summary.failures {
-        eprintln!("failed: {}: {reason}", path.display());
+        // Errors from decoding already name the file: name it once.
+        if reason.contains(&path.display().to_string()) {
+            eprintln!("failed: {reason}");
+        } else {
+            eprintln!("failed: {}: {reason}", path.display());
+        }
     }
     if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
         eprintln!(

@@ -47,7 +47,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunnerOptions::new(&out, args.scale);
     options.fid_weights = args.fid_weights.clone();
     options.progress_bars = !args.quiet;
-    super::interrupt::stop_on_ctrl_c(options.stop.clone())?;
+    super::interrupt::stop_on_interrupt(options.stop.clone())?;
     let result = args.device.run_autodiff(ExperimentTask {
         plan: &args.plan,
         options: &options,

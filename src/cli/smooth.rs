@@ -12,8 +12,11 @@ use clap::Args;
 use image::{ImageFormat, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use toongan::cartoonize::collect_inputs;
-use toongan::imageio::{atomic_write, decode_image, encode::to_u8, resize_center_crop};
+use toongan::cartoonize::isolate::isolated;
+use toongan::imageio::{
+    atomic_write, check_outputs, collect_images as collect_inputs, decode_image, encode::to_u8,
+    resize_center_crop,
+};
 use toongan::train::edge_smoothing::{EdgeSmoother, EdgeSmootherConfig};
 
 /// Arguments of `toongan smooth`.
@@ -103,18 +106,7 @@ pub fn run(args: SmoothArgs) -> anyhow::Result<ExitCode> {
         bail!("no images found in {:?}", args.inputs);
     }
     let jobs = plan(&inputs, &args.output);
-    let canonical: Vec<PathBuf> = inputs
-        .iter()
-        .filter_map(|(i, _)| std::fs::canonicalize(i).ok())
-        .collect();
-    for (_, out) in &jobs {
-        if std::fs::canonicalize(out).is_ok_and(|c| canonical.contains(&c)) {
-            bail!(
-                "output {} is an input: toongan never overwrites its inputs; choose another --output",
-                out.display()
-            );
-        }
-    }
+    check_outputs(jobs.iter().map(|(i, o)| (i.as_path(), o.as_path())))?;
     let bar = ProgressBar::new(jobs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -127,7 +119,7 @@ pub fn run(args: SmoothArgs) -> anyhow::Result<ExitCode> {
     let failures: Vec<(PathBuf, String)> = jobs
         .par_iter()
         .filter_map(|(input, output)| {
-            let result = process(input, output, args.size, &smoother);
+            let result = isolated(|| process(input, output, args.size, &smoother));
             bar.inc(1);
             match result {
                 Ok(()) => {

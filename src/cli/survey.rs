@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use toongan::survey::{
-    AdminToken, CreateOptions, ServeOptions, Store, create_survey, router, serve,
+    AdminToken, CreateOptions, ServeOptions, Store, create_survey, router, serve_with_limits,
 };
 
 /// Arguments of `toongan survey`.
@@ -62,6 +62,12 @@ struct ServeArgs {
     /// Most participants accepted.
     #[arg(long, default_value_t = 100_000)]
     max_participants: u64,
+    /// New participants accepted per minute from one client address (also the burst size).
+    #[arg(long, default_value_t = toongan::survey::DEFAULT_PARTICIPANTS_PER_MINUTE)]
+    participants_per_minute: u32,
+    /// Most connections open at once (further ones wait).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
 }
 
 pub fn run(args: SurveyArgs) -> anyhow::Result<ExitCode> {
@@ -117,13 +123,15 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         )?,
         None => AdminToken::random(),
     };
-    let store = Arc::new(Store::open(&a.db)?);
+    // Nothing is created or migrated unless the file is a toongan survey.
+    let store = Arc::new(Store::open_existing(&a.db)?);
     let survey = store.survey()?;
     let app = router(
         store.clone(),
         ServeOptions {
             token: token.clone(),
             max_participants: a.max_participants,
+            participants_per_minute: a.participants_per_minute,
         },
     )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -152,7 +160,11 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             token.as_str()
         );
         eprintln!("press Ctrl-C to stop; answers are saved as they arrive");
-        serve(listener, app, shutdown_signal()).await?;
+        let limits = toongan::http::ServeLimits {
+            max_connections: a.max_connections,
+            ..Default::default()
+        };
+        serve_with_limits(listener, app, limits, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     store.checkpoint()?;
@@ -177,5 +189,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("shutting down: finishing requests in flight");
+    eprintln!("shutting down: finishing requests in flight (at most 10 s)");
 }

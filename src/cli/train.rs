@@ -22,7 +22,8 @@ pub struct TrainArgs {
     /// Folder of cartoon images (recursive).
     #[arg(long)]
     cartoons: Option<PathBuf>,
-    /// Run folder: config, checkpoints, samples, metrics and plots go here.
+    /// Run folder: config, checkpoints, samples, metrics and plots go here. A folder that
+    /// already holds a run is refused: continue that run with --resume.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
     /// Continue the run in this folder from its latest checkpoint, with its saved config
@@ -116,6 +117,10 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     args.device.check()?;
     let (config, run_dir) = resolve(&args)?;
+    if args.resume.is_none() {
+        // A new run never lands on an old one: that is what --resume is for.
+        toongan::train::resume::refuse_existing_run(&run_dir)?;
+    }
     let outcome = args.device.run_autodiff(TrainTask {
         config,
         run_dir: &run_dir,
@@ -123,7 +128,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     report(outcome, &run_dir)
 }
 
-/// Builds the trainer on the chosen backend, wires Ctrl-C to its stop flag, and runs it.
+/// Builds the trainer on the chosen backend, wires Ctrl-C and SIGTERM to its stop flag, and
+/// runs it.
 struct TrainTask<'a> {
     config: TrainConfig,
     run_dir: &'a Path,
@@ -140,7 +146,7 @@ impl AutodiffBackendTask for TrainTask<'_> {
             identity_smoothing()
         };
         let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
-        super::interrupt::stop_on_ctrl_c(trainer.stop.clone())?;
+        super::interrupt::stop_on_interrupt(trainer.stop.clone())?;
         Ok(trainer.run()?)
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 
 use super::ExperimentError;
-use crate::cartoonize::collect_inputs;
+use crate::imageio::collect_images as collect_inputs;
 use crate::imageio::{decode_image, encode::to_u8, resize_center_crop};
 
 /// File listing the sources and size a prepared folder was made from.

@@ -8,8 +8,8 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::ImageIoError;
 
-/// Largest width or height accepted (a 32768x32768 RGB float image is 12 GiB).
-pub const MAX_SIDE: u32 = 32768;
+use super::limits::DecodeLimits;
+pub use super::limits::MAX_SIDE;
 
 /// A decoded image, upright, as the networks take it.
 #[derive(Debug, Clone)]
@@ -24,13 +24,26 @@ pub struct DecodedImage {
     pub alpha: Option<Vec<f32>>,
 }
 
-/// Decodes `path`, applying its EXIF orientation. JPEGs are decoded as PIL decodes them
-/// ([`super::jpeg`]), and a truncated one is an error.
+/// Decodes `path`, applying its EXIF orientation, under the default [`DecodeLimits`].
 pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
-    if super::jpeg::file_is_jpeg(path)
-        && let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, MAX_SIDE)?
-    {
-        return Ok(to_decoded(&img));
+    decode_image_with(path, &DecodeLimits::default())
+}
+
+/// Decodes `path`, applying its EXIF orientation; the header's dimensions are checked against
+/// `limits` before any pixel memory is allocated. JPEGs are decoded as PIL decodes them
+/// ([`super::jpeg`]), and a truncated one is an error.
+pub fn decode_image_with(
+    path: &Path,
+    decode_limits: &DecodeLimits,
+) -> Result<DecodedImage, ImageIoError> {
+    if super::jpeg::file_is_jpeg(path) {
+        // The header alone: libjpeg allocates the whole image once it starts.
+        if let Ok((w, h)) = image::image_dimensions(path) {
+            decode_limits.check(path, w, h)?;
+        }
+        if let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, MAX_SIDE)? {
+            return Ok(to_decoded(&img));
+        }
     }
     let decode_err = |message: String| ImageIoError::Decode {
         path: path.to_path_buf(),
@@ -46,9 +59,8 @@ pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
             path: path.to_path_buf(),
             source,
         })?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
+    // Sides and area are checked below from the header, so the error can name the real size.
+    let mut limits = Limits::no_limits();
     limits.max_alloc = Some(8 << 30);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| classify(path, e))?;
@@ -56,6 +68,7 @@ pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
     if w == 0 || h == 0 {
         return Err(decode_err(format!("empty image ({w}x{h})")));
     }
+    decode_limits.check(path, w, h)?;
     let orientation = decoder
         .orientation()
         .map_err(|e| decode_err(e.to_string()))?;
@@ -66,11 +79,9 @@ pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
 
 fn classify(path: &Path, e: image::ImageError) -> ImageIoError {
     match e {
-        image::ImageError::Limits(_) => ImageIoError::TooLarge {
+        image::ImageError::Limits(e) => ImageIoError::Decode {
             path: path.to_path_buf(),
-            width: 0,
-            height: 0,
-            max: MAX_SIDE,
+            message: format!("it asks for more memory than toongan allows ({e})"),
         },
         image::ImageError::IoError(source) => ImageIoError::Read {
             path: path.to_path_buf(),

@@ -1,5 +1,7 @@
 //! Writing images and other outputs atomically: a temporary file in the target folder,
-//! renamed into place, so an interrupted run never leaves a half-written file.
+//! fsynced, renamed into place, then the folder fsynced, so neither an interrupted run nor a
+//! power loss leaves a half-written or empty file. Files get the mode the umask gives (as
+//! `cp` or an editor would), not the temporary file's private 0600.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +13,33 @@ use super::ImageIoError;
 /// JPEG quality of written outputs (the `image` crate's default, 75, blurs cartoon edges).
 pub const JPEG_QUALITY: u8 = 95;
 
-/// Writes `bytes` to `path` atomically.
+/// Flushes a folder's entries (a rename or a new file in it) to disk. Folders cannot be
+/// opened for syncing on every platform; there this does nothing.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// A temporary file in `dir` created with mode 0666 minus the umask (not 0600), so the file
+/// renamed from it has the mode any new file would.
+fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
+/// Writes `bytes` to `path` atomically and durably (see the module doc).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ImageIoError> {
     let err = |message: String| ImageIoError::Write {
         path: path.to_path_buf(),
@@ -22,11 +50,11 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ImageIoError> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+    let mut tmp = temp_file_in(dir).map_err(|e| err(e.to_string()))?;
     tmp.write_all(bytes).map_err(|e| err(e.to_string()))?;
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-    Ok(())
+    sync_dir(dir).map_err(|e| err(format!("cannot sync its folder: {e}")))
 }
 
 /// Quantizes a value in [0, 1] to 8 bits, rounding to nearest.

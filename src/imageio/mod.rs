@@ -1,14 +1,20 @@
 //! Image input and output: decoding any common format with EXIF orientation, conversion to
 //! the float RGB the networks take, atomic encoding, and the tiling of large images.
 
+pub mod collect;
 pub mod decode;
 pub mod encode;
 pub mod jpeg;
+pub mod limits;
+pub mod output_plan;
 pub mod resize;
 pub mod tiling;
 
-pub use decode::{DecodedImage, decode_image};
-pub use encode::{atomic_write, encode_image};
+pub use collect::{FoundFile, collect_files, collect_images, is_image};
+pub use decode::{DecodedImage, decode_image, decode_image_with};
+pub use encode::{atomic_write, encode_image, sync_dir};
+pub use limits::DecodeLimits;
+pub use output_plan::check_outputs;
 pub use resize::{fit_within, resize_center_crop};
 pub use tiling::TilePlan;
 
@@ -56,5 +62,44 @@ pub enum ImageIoError {
         path: PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// The image has more pixels than the limit (read from its header, before any pixel
+    /// memory is allocated).
+    #[error(
+        "{path} is {width}x{height} ({megapixels:.1} MP): more than the {max_megapixels:.1} MP \
+         --max-pixels allows; downscale it, or raise --max-pixels if the machine has the memory"
+    )]
+    TooManyPixels {
+        /// The file.
+        path: PathBuf,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// Its pixel count in millions.
+        megapixels: f64,
+        /// The limit in millions of pixels.
+        max_megapixels: f64,
+    },
+    /// Two inputs would be written to the same output file.
+    #[error(
+        "{first} and {second} would both be written to {output}: rename one, or give them \
+         separate --output folders"
+    )]
+    OutputCollision {
+        /// The first input.
+        first: PathBuf,
+        /// The second input.
+        second: PathBuf,
+        /// The output both map to.
+        output: PathBuf,
+    },
+    /// An output would overwrite one of the inputs.
+    #[error(
+        "output {output} is an input: toongan never overwrites its inputs; choose another --output"
+    )]
+    OutputIsInput {
+        /// The output path.
+        output: PathBuf,
     },
 }

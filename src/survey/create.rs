@@ -239,48 +239,38 @@ fn validate(db: &Path, opts: &CreateOptions) -> Result<(), SurveyError> {
 /// Image files under `dir` (recursively), keyed by their relative path without extension.
 fn list_images(dir: &Path) -> Result<BTreeMap<String, PathBuf>, SurveyError> {
     const EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp"];
+    if !dir.is_dir() {
+        return Err(SurveyError::Input {
+            path: dir.to_path_buf(),
+            message: "cannot list the folder: not a folder".into(),
+        });
+    }
+    // The one folder walk of toongan: symlink loops are not followed.
+    let found = crate::imageio::collect_files(&[dir.to_path_buf()], |p| {
+        crate::imageio::collect::has_extension(p, EXTS)
+    })
+    .map_err(|e| SurveyError::Input {
+        path: dir.to_path_buf(),
+        message: format!("cannot list the folder: {e}"),
+    })?;
     let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| SurveyError::Input {
-            path: d.clone(),
-            message: format!("cannot list the folder: {e}"),
-        })?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| SurveyError::Input {
-                    path: d.clone(),
-                    message: e.to_string(),
-                })?
-                .path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase);
-            if !ext.is_some_and(|e| EXTS.contains(&e.as_str())) {
-                continue;
-            }
-            let key = relative(&path.with_extension(""), dir);
-            if let Some(other) = out.insert(key, path.clone()) {
-                return Err(SurveyError::Input {
-                    path: dir.to_path_buf(),
-                    message: format!(
-                        "{} and {} have the same name up to the extension; keep one",
-                        other.display(),
-                        path.display()
-                    ),
-                });
-            }
+    for file in found {
+        let path = file.path;
+        let key = relative(&path.with_extension(""), dir);
+        if let Some(other) = out.insert(key, path.clone()) {
+            return Err(SurveyError::Input {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "{} and {} have the same name up to the extension; keep one",
+                    other.display(),
+                    path.display()
+                ),
+            });
         }
     }
     Ok(out)
 }
 
-/// `path` relative to `dir`, with '/' separators.
 fn relative(path: &Path, dir: &Path) -> String {
     let rel = path.strip_prefix(dir).unwrap_or(path);
     rel.components()

@@ -26,6 +26,8 @@ pub use error::SurveyError;
 pub use export::answers_csv;
 pub use layout::{Candidate, Method, Question, Survey};
 pub use participant::{ParticipantId, candidate_order, question_order};
-pub use server::{MAX_BODY_BYTES, ServeOptions, router, serve};
+pub use server::{
+    DEFAULT_PARTICIPANTS_PER_MINUTE, MAX_BODY_BYTES, ServeOptions, router, serve, serve_with_limits,
+};
 pub use stats::{MethodRate, QuestionRates, SurveyStats, WilsonInterval, survey_stats, wilson};
 pub use store::{AnswerOutcome, AnswerRow, NewAnswer, Store};

@@ -5,13 +5,19 @@
 //! candidates of another question 422, a second answer to a question 409, bodies over
 //! [`MAX_BODY_BYTES`] 413. Images are looked up by SHA-256 in the survey's own set, never by
 //! path. Database work runs on tokio's blocking pool.
+//!
+//! Enrolment (`POST /api/participants`) needs a JSON content type, which a cross-site form
+//! cannot send, is rate-limited per client address, and the participant cap is checked in
+//! the same SQL statement as the insert. Admin responses are `Cache-Control: no-store`.
+//! Connections are served by [`crate::http::serve`] (timeouts, connection limit).
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,6 +32,7 @@ use super::participant::{ParticipantId, candidate_order, question_order};
 use super::results_page::results_html;
 use super::stats::survey_stats;
 use super::store::{AnswerOutcome, NewAnswer, Store};
+use crate::http::{RateLimiter, ServeLimits};
 
 /// Largest request body accepted; an answer is well under 200 bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -40,9 +47,16 @@ pub struct ServeOptions {
     pub token: AdminToken,
     /// Most participants the survey accepts, so a script cannot fill the disk.
     pub max_participants: u64,
+    /// New participants accepted per minute from one client address (also the burst size):
+    /// enough for a class behind one NAT, far too few to fill the cap.
+    pub participants_per_minute: u32,
 }
 
+/// Default of [`ServeOptions::participants_per_minute`].
+pub const DEFAULT_PARTICIPANTS_PER_MINUTE: u32 = 120;
+
 struct AppState {
+    enrolment: RateLimiter,
     store: Arc<Store>,
     survey: Survey,
     images: HashSet<String>,
@@ -93,6 +107,10 @@ pub fn router(store: Arc<Store>, options: ServeOptions) -> Result<Router, Survey
         })
         .collect();
     let state = Arc::new(AppState {
+        enrolment: RateLimiter::new(
+            options.participants_per_minute,
+            options.participants_per_minute,
+        ),
         store,
         survey,
         images,
@@ -113,30 +131,50 @@ pub fn router(store: Arc<Store>, options: ServeOptions) -> Result<Router, Survey
         .route("/api/participants/{pid}", get(participant_state))
         .route("/api/participants/{pid}/answers", post(answer))
         .route("/images/{sha}", get(image))
-        .route("/admin", get(admin_page))
-        .route("/admin/stats.json", get(admin_stats))
-        .route("/admin/chart.svg", get(admin_chart))
-        .route("/admin/answers.csv", get(admin_csv))
+        .merge(
+            Router::new()
+                .route("/admin", get(admin_page))
+                .route("/admin/stats.json", get(admin_stats))
+                .route("/admin/chart.svg", get(admin_chart))
+                .route("/admin/answers.csv", get(admin_csv))
+                .layer(axum::middleware::map_response(no_store)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown).
+/// Serves `router` on `listener` with the default [`ServeLimits`] until `shutdown` completes,
+/// then lets requests in flight finish (up to the shutdown deadline).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SurveyError> {
+    serve_with_limits(listener, router, ServeLimits::default(), shutdown).await
+}
+
+/// [`serve`] under explicit limits.
+pub async fn serve_with_limits(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SurveyError> {
     let bind = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    crate::http::serve(listener, router, limits, shutdown)
         .await
         .map_err(|source| SurveyError::Serve { bind, source })
+}
+
+/// Admin pages and exports hold the results: never cached by a browser or proxy.
+async fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 fn asset(body: &'static str, mime: &'static str) -> Response {
@@ -242,17 +280,33 @@ async fn load_participant(
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "unknown participant".into()))
 }
 
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
 async fn new_participant(
     State(state): State<Shared>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<ParticipantView>), ApiError> {
-    let store = state.store.clone();
-    let max = state.options.max_participants;
-    let count = blocking(move || store.participant_count()).await?;
-    if count >= max {
+    if !is_json(&headers) {
         return Err(ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this survey is full; thank you for your interest".into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "start the survey from its page (a JSON request is required)".into(),
+        ));
+    }
+    if let Some(axum::Extension(ConnectInfo(addr))) = peer
+        && !state.enrolment.allow(addr.ip())
+    {
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many new participants from your network just now; please try again in a minute"
+                .into(),
         ));
     }
     let pid = ParticipantId::random();
@@ -262,7 +316,15 @@ async fn new_participant(
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(256).collect::<String>());
     let (store, id) = (state.store.clone(), pid.as_str().to_string());
-    blocking(move || store.add_participant(&id, seed, agent.as_deref())).await?;
+    let max = state.options.max_participants;
+    let added =
+        blocking(move || store.add_participant_capped(&id, seed, agent.as_deref(), max)).await?;
+    if !added {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this survey is full; thank you for your interest".into(),
+        ));
+    }
     Ok((StatusCode::CREATED, Json(view(&state, &pid, seed, &[]))))
 }
 

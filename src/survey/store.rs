@@ -129,8 +129,10 @@ pub(crate) fn now_ms() -> i64 {
 
 impl Store {
     /// Opens (creating if needed) the survey database at `path`, switches it to WAL mode and
-    /// brings its schema up to date.
+    /// brings its schema up to date. An existing SQLite file that is not a toongan survey
+    /// (another application id, or tables of its own) is refused before anything is changed.
     pub fn open(path: &Path) -> Result<Self, SurveyError> {
+        refuse_foreign(path)?;
         let writer = open_connection(path, true)?;
         let store = Store {
             path: path.to_path_buf(),
@@ -139,6 +141,20 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens an existing survey file for serving: nothing is created, switched to WAL or
+    /// migrated unless the file's `application_id` (read from its header, without SQLite
+    /// opening it) says it is a toongan survey.
+    pub fn open_existing(path: &Path) -> Result<Self, SurveyError> {
+        let header = read_header(path)?;
+        if header.application_id != APPLICATION_ID {
+            return Err(SurveyError::NotASurvey {
+                path: path.to_path_buf(),
+                found: header.application_id,
+            });
+        }
+        Self::open(path)
     }
 
     /// Path of the database file.
@@ -331,6 +347,31 @@ impl Store {
         })
     }
 
+    /// Registers a new participant unless `max` are registered already, in one statement (so
+    /// concurrent requests cannot overshoot the cap). Returns whether it was added.
+    pub fn add_participant_capped(
+        &self,
+        id: &str,
+        seed: u64,
+        user_agent: Option<&str>,
+        max: u64,
+    ) -> Result<bool, SurveyError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO participants (id, seed, created_at_ms, user_agent)
+                 SELECT ?1, ?2, ?3, ?4 WHERE (SELECT COUNT(*) FROM participants) < ?5",
+                params![
+                    id,
+                    seed as i64,
+                    now_ms(),
+                    user_agent,
+                    i64::try_from(max).unwrap_or(i64::MAX)
+                ],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
     /// The participant's shuffle seed and the ids of the questions they answered, or `None`
     /// when the participant is unknown.
     pub fn participant(&self, id: &str) -> Result<Option<(u64, Vec<i64>)>, SurveyError> {
@@ -417,6 +458,56 @@ impl Store {
         })
         .map(|n| n.max(0) as u64)
     }
+}
+
+/// The fields of a SQLite file's 100-byte header that say whose file it is.
+struct Header {
+    application_id: i64,
+    user_version: i64,
+    schema_cookie: u32,
+}
+
+/// Reads the header of the SQLite file at `path` as plain bytes, so that nothing about the
+/// file changes (no journal, no WAL switch).
+fn read_header(path: &Path) -> Result<Header, SurveyError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 100];
+    let not_sqlite = || SurveyError::Input {
+        path: path.to_path_buf(),
+        message: "not a SQLite file; pass a file made by `toongan survey create`".into(),
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| SurveyError::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot open: {e}"),
+    })?;
+    file.read_exact(&mut bytes).map_err(|_| not_sqlite())?;
+    if &bytes[..16] != b"SQLite format 3\0" {
+        return Err(not_sqlite());
+    }
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Ok(Header {
+        schema_cookie: be(40),
+        user_version: i64::from(be(60) as i32),
+        application_id: i64::from(be(68) as i32),
+    })
+}
+
+/// Refuses an existing, non-empty SQLite file that is not a toongan survey (another
+/// application id, or a schema of its own), reading only its header so nothing changes.
+fn refuse_foreign(path: &Path) -> Result<(), SurveyError> {
+    if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    let h = read_header(path)?;
+    let empty = h.application_id == 0 && h.user_version == 0 && h.schema_cookie == 0;
+    if h.application_id != APPLICATION_ID && !empty {
+        return Err(SurveyError::NotASurvey {
+            path: path.to_path_buf(),
+            found: h.application_id,
+        });
+    }
+    Ok(())
 }
 
 /// Opens one connection with the pragmas every connection needs.

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::TrainError;
 use super::config::DataConfig;
-use crate::cartoonize::collect_inputs;
+use crate::imageio::collect_images as collect_inputs;
 use crate::imageio::decode_image;
 use crate::imageio::encode::to_u8;
 

@@ -55,6 +55,26 @@ pub enum TrainError {
         /// The cause.
         message: String,
     },
+    /// `train --out` names a folder that already holds a run.
+    #[error(
+        "{path} already holds a training run: continue it with `toongan train --resume {path}`, \
+         or give --out a new folder"
+    )]
+    ExistingRun {
+        /// The run folder.
+        path: PathBuf,
+    },
+    /// A run has checkpoints but no `latest` file naming the one to resume from.
+    #[error(
+        "{path} has checkpoints but no 'latest' file naming the one to resume from; pick one \
+         (the newest is shown) with: {pick}"
+    )]
+    NoLatest {
+        /// The run folder.
+        path: PathBuf,
+        /// The shell command that names the newest checkpoint.
+        pick: String,
+    },
     /// No model of that name.
     #[error("unknown model '{0}': choose one of {1}")]
     UnknownModel(String, String),

@@ -14,6 +14,7 @@ pub mod gan_model;
 pub mod image_pool;
 pub mod metrics;
 pub mod plot;
+pub mod resume;
 pub mod samples;
 pub mod smoothing_cache;
 pub mod trainer;

@@ -10,10 +10,11 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::checkpoint::{TrainState, latest_checkpoint, save_checkpoint};
+use super::checkpoint::{TrainState, save_checkpoint};
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
 use super::gan_model::{Phase, build_model};
 use super::metrics::{MetricsLog, MetricsRecord};
+use super::resume::load_resume_point;
 use super::{TrainConfig, TrainError};
 
 /// How a run ended.
@@ -85,9 +86,6 @@ where
         cfg.validate()?;
         let out = |p: &Path, e: std::io::Error| TrainError::output(p, e);
         std::fs::create_dir_all(self.run_dir.join("samples")).map_err(|e| out(&self.run_dir, e))?;
-        let config_path = self.run_dir.join(CONFIG_FILE);
-        crate::imageio::atomic_write(&config_path, cfg.to_toml().as_bytes())
-            .map_err(|e| TrainError::output(&config_path, e))?;
 
         let dataset = Arc::new(Dataset::open(
             &cfg.data,
@@ -105,12 +103,20 @@ where
             seed: cfg.train.seed,
         };
         let mut last_checkpoint = String::from("(none yet)");
-        if let Some((dir, saved)) = latest_checkpoint(&self.run_dir)? {
-            model.load_state(&dir)?;
+        if let Some((dir, saved)) = load_resume_point(&self.run_dir, model.as_mut())? {
             state = saved;
             last_checkpoint = dir.display().to_string();
+        }
+        // Steps logged after the checkpoint (or, starting afresh, by a run killed before its
+        // first checkpoint) are done again: drop their records.
+        if state.global_step > 0 || log.path().exists() {
             log.truncate_after(state.global_step)?;
         }
+        // Only now that a resume has loaded (or there was nothing to resume) does the run's
+        // config change: a failed resume leaves the folder as it was.
+        let config_path = self.run_dir.join(CONFIG_FILE);
+        crate::imageio::atomic_write(&config_path, cfg.to_toml().as_bytes())
+            .map_err(|e| TrainError::output(&config_path, e))?;
         let val_paths = match &cfg.data.validation {
             Some(dir) => {
                 Dataset::open(

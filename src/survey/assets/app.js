@@ -98,7 +98,8 @@ async function resume(pid) {
 async function start() {
   $("start").disabled = true;
   try {
-    const r = await api("POST", "/api/participants");
+    // A JSON body: a cross-site form cannot send one, so only this page can enrol people.
+    const r = await api("POST", "/api/participants", {});
     if (r.status !== 201) throw new Error((r.data && r.data.error) || `HTTP ${r.status}`);
     state = r.data;
     localStorage.setItem(KEY, state.participant);
