@@ -691,9 +691,16 @@ fn winograd_convolutions_match_float64_and_im2col() {
         let mut im_out = vec![0.0f32; out.len()];
         let mut im_dx = vec![0.0f32; dx.len()];
         let mut im_dw = vec![0.0f32; dw.len()];
-        conv::forward(&x, &g, &wt, Some(&b), &mut im_out, conv::CHUNK_BYTES);
-        conv::data_grad(&grad, &g, &wt, &mut im_dx, conv::CHUNK_BYTES);
-        conv::weight_grad(&x, &grad, &g, &mut im_dw, conv::CHUNK_BYTES);
+        conv::forward(
+            &x,
+            &g,
+            &wt,
+            Some(&b),
+            &mut im_out,
+            toongan::kernels::CHUNK_BYTES,
+        );
+        conv::data_grad(&grad, &g, &wt, &mut im_dx, toongan::kernels::CHUNK_BYTES);
+        conv::weight_grad(&x, &grad, &g, &mut im_dw, toongan::kernels::CHUNK_BYTES);
         for (name, ours, im2col, want) in [
             ("forward", &out, &im_out, &r.out),
             ("x grad", &dx, &im_dx, &r.dx),
@@ -714,7 +721,7 @@ fn winograd_convolutions_match_float64_and_im2col() {
 #[test]
 fn winograd_weight_gradient_chunks_agree() {
     use toongan::kernels::winograd;
-    use toongan::model::padding::{Pad, pad_tensor};
+    use toongan::model::padding::Pad;
     let (n, c, k, h, w) = (2, 5, 3, 13, 10);
     for p in [0, 1, 2] {
         let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
@@ -737,7 +744,7 @@ fn winograd_weight_gradient_chunks_agree() {
         };
         let g = ConvGeom::new([c, h, w], [3, 3], [1, 1], [p, p]).unwrap();
         let mut want = vec![0.0f32; k * c * 9];
-        conv::weight_grad(&x, &grad, &g, &mut want, conv::CHUNK_BYTES);
+        conv::weight_grad(&x, &grad, &g, &mut want, toongan::kernels::CHUNK_BYTES);
         for chunk in [1, usize::MAX / 2] {
             let e = rel_err(&run(chunk), &to64(&want));
             assert!(e < TOL, "pad {p} chunk {chunk}: rel err {e:e} vs im2col");
@@ -1193,7 +1200,7 @@ mod parallel_ops {
     fn padding_matches_burns_pad_forward_and_backward() {
         use burn::backend::Autodiff;
         use burn::tensor::{Tensor, TensorData, ops::PadMode};
-        use toongan::model::padding::Pad;
+        use toongan::model::padding::{Pad, pad_tensor};
         type B = Autodiff<FastCpu>;
         type R = Autodiff<Flex>;
         let shape = [1, 8, 67, 71];
