@@ -12,7 +12,10 @@ use toongan::cartoonize::{
     BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
     plan_outputs, run_batch,
 };
+use toongan::cartoonize::video::VideoOptions;
 use toongan::engine::CpuGenerator;
+
+use super::cartoonize_media;
 use toongan::model::GeneratorConfig;
 use toongan::weights::{
     Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
@@ -21,7 +24,8 @@ use toongan::weights::{
 /// Arguments of `toongan cartoonize`.
 #[derive(Debug, Args)]
 pub struct CartoonizeArgs {
-    /// Image files or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF, GIF).
+    /// Image or video files, or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF,
+    /// GIF and for the video formats ffmpeg reads: MP4, MOV, MKV, WebM, AVI, ...).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Published style: hayao, hosoda, paprika or shinkai.
@@ -43,7 +47,9 @@ pub struct CartoonizeArgs {
     /// Never download weights; fail if they are not on disk.
     #[arg(long)]
     offline: bool,
-    /// Largest tile side in pixels; larger images are processed in overlapping tiles.
+    /// Largest side run in one piece; larger images run in row bands with every instance
+    /// norm's statistics over the whole image (the same result, bounded memory; the burn
+    /// engine uses overlapping tiles normalized on their own instead).
     #[arg(long, default_value_t = 1024)]
     tile: usize,
     /// Overlap between tiles in pixels.
@@ -56,6 +62,13 @@ pub struct CartoonizeArgs {
     /// --features cuda).
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
+    /// H.264 quality of video outputs (constant rate factor, 0-51, lower is better).
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
+    crf: u8,
+    /// Give every video frame exactly its single-image result (by default the instance-norm
+    /// statistics are smoothed over time, reset at scene cuts, which reduces flicker).
+    #[arg(long)]
+    no_stabilize: bool,
     /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).
     #[arg(long, default_value = "fast", hide = true, value_parser = ["fast", "burn"])]
@@ -136,11 +149,24 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         }
         device => device.run(BurnTranslatorTask(&source))??,
     };
-    let inputs = collect_inputs(&args.inputs)?;
-    if inputs.is_empty() {
-        bail!("no images found in {:?}", args.inputs);
+    let (inputs, videos) = cartoonize_media::split_media(&args.inputs, collect_inputs(&args.inputs)?);
+    if inputs.is_empty() && videos.is_empty() {
+        bail!("no images or videos found in {:?}", args.inputs);
     }
-    let jobs = plan_outputs(&inputs, args.output.as_deref(), &tag).map_err(anyhow::Error::msg)?;
+    let single = inputs.len() + videos.len() == 1;
+    let out_is_file = args.output.as_deref().is_some_and(|o| o.extension().is_some() && !o.is_dir());
+    if out_is_file && !single {
+        bail!("--output looks like a file but there are several inputs: give a folder");
+    }
+    let mut jobs = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        plan_outputs(&inputs, args.output.as_deref(), &tag).map_err(anyhow::Error::msg)?
+    };
+    let media = cartoonize_media::Media {
+        gifs: cartoonize_media::take_animated_gifs(&mut jobs),
+        videos: cartoonize_media::plan_videos(&videos, args.output.as_deref(), single, &tag),
+    };
     let bar = if jobs.len() > 1 {
         let bar = ProgressBar::new(jobs.len() as u64);
         bar.set_style(
@@ -169,10 +195,22 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         );
     });
     bar.finish_and_clear();
+    let video_options = VideoOptions {
+        crf: args.crf,
+        stabilize: !args.no_stabilize,
+        tiles: options.tiles,
+        ..VideoOptions::default()
+    };
+    let mut summary = summary;
+    summary
+        .failures
+        .extend(cartoonize_media::run_media(translator.as_ref(), &media, &video_options)?);
     for (path, reason) in &summary.failures {
         eprintln!("failed: {}: {reason}", path.display());
     }
-    if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
+    if jobs.is_empty() {
+        // Only clips and animations: each reported its own line.
+    } else if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
         eprintln!(
             "wrote {} ({:.2} s)",
             jobs[0].output.display(),

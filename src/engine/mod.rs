@@ -8,6 +8,7 @@
 //! fused instance-norm + activation + residual pass. Activations are planar CHW `f32`; every
 //! large temporary is chunked by rows so memory stays bounded whatever the image size.
 
+pub mod banded;
 pub mod bench;
 pub mod conv_transpose;
 pub mod cpu_generator;
