@@ -450,5 +450,8 @@ fn tiled_run_matches_whole_image_within_one_level() {
         "{w}x{h}, tile 128 (bands) vs whole: mean {mean:.4} levels, max {max} levels, \
          max float {max_float:.2e}; time {t_tiled:.2}s vs {t_whole:.2}s (loaded machine)"
     );
-    assert!(max <= 1.0, "banded run differs from the whole image by {max} levels");
+    assert!(
+        max <= 1.0,
+        "banded run differs from the whole image by {max} levels"
+    );
 }

@@ -87,11 +87,9 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 }
 
 fn engine() -> CpuGenerator {
-    let g = load_published_generator::<Cpu>(
-        &common::weights_dir().join("hayao"),
-        &Default::default(),
-    )
-    .expect("weights");
+    let g =
+        load_published_generator::<Cpu>(&common::weights_dir().join("hayao"), &Default::default())
+            .expect("weights");
     CpuGenerator::from_generator(&g, &GeneratorConfig::published()).expect("layout")
 }
 
@@ -170,16 +168,11 @@ fn clip_keeps_frames_size_rate_and_audio_and_stabilization_lowers_flicker() {
     frame_png(&plain, 24, &plain_png);
     frame_png(&stable, 24, &stable_png);
     let input = decode_image(&input_png).expect("input frame");
-    let reference: Vec<u8> = cartoonize_image(
-        &engine,
-        &input.rgb,
-        160,
-        120,
-        TileOptions::default(),
-    )
-    .into_iter()
-    .map(to_u8)
-    .collect();
+    let reference: Vec<u8> =
+        cartoonize_image(&engine, &input.rgb, 160, 120, TileOptions::default())
+            .into_iter()
+            .map(to_u8)
+            .collect();
     let as_u8 = |p: &Path| -> Vec<u8> {
         decode_image(p)
             .expect("frame")

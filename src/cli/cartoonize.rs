@@ -8,11 +8,11 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
+use toongan::cartoonize::video::VideoOptions;
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, ResnetTranslator, TileOptions, Translator, collect_inputs,
     plan_outputs, run_batch,
 };
-use toongan::cartoonize::video::VideoOptions;
 use toongan::engine::CpuGenerator;
 
 use super::cartoonize_media;
@@ -149,12 +149,16 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         }
         device => device.run(BurnTranslatorTask(&source))??,
     };
-    let (inputs, videos) = cartoonize_media::split_media(&args.inputs, collect_inputs(&args.inputs)?);
+    let (inputs, videos) =
+        cartoonize_media::split_media(&args.inputs, collect_inputs(&args.inputs)?);
     if inputs.is_empty() && videos.is_empty() {
         bail!("no images or videos found in {:?}", args.inputs);
     }
     let single = inputs.len() + videos.len() == 1;
-    let out_is_file = args.output.as_deref().is_some_and(|o| o.extension().is_some() && !o.is_dir());
+    let out_is_file = args
+        .output
+        .as_deref()
+        .is_some_and(|o| o.extension().is_some() && !o.is_dir());
     if out_is_file && !single {
         bail!("--output looks like a file but there are several inputs: give a folder");
     }
@@ -202,9 +206,11 @@ pub fn run(args: CartoonizeArgs) -> anyhow::Result<ExitCode> {
         ..VideoOptions::default()
     };
     let mut summary = summary;
-    summary
-        .failures
-        .extend(cartoonize_media::run_media(translator.as_ref(), &media, &video_options)?);
+    summary.failures.extend(cartoonize_media::run_media(
+        translator.as_ref(),
+        &media,
+        &video_options,
+    )?);
     for (path, reason) in &summary.failures {
         eprintln!("failed: {}: {reason}", path.display());
     }

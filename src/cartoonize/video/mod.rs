@@ -7,6 +7,7 @@ pub mod clip;
 pub mod ffmpeg;
 pub mod flicker;
 pub mod plan;
+pub mod stabilize;
 
 pub use animation::{cartoonize_gif, is_animated_gif};
 pub use clip::{VideoOptions, VideoSummary, cartoonize_video};
