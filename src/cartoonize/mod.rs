@@ -5,12 +5,15 @@ pub mod batch;
 pub mod burn_translator;
 pub mod inputs;
 pub mod isolate;
+pub mod temporal;
+pub mod video;
 pub mod whole_image;
 
 pub use batch::{BatchOptions, BatchSummary, InputFile, collect_inputs, plan_outputs, run_batch};
 pub use burn_translator::{BurnTranslator, ResnetTranslator};
 pub use inputs::collect_batch_inputs;
-pub use whole_image::{TileOptions, cartoonize_image};
+pub use temporal::TemporalStats;
+pub use whole_image::{TileOptions, cartoonize_frame, cartoonize_image};
 
 /// Turns an RGB image into a cartoon of the same size.
 ///
@@ -20,4 +23,31 @@ pub use whole_image::{TileOptions, cartoonize_image};
 pub trait Translator: Send + Sync {
     /// Translates one image.
     fn translate(&self, rgb: &[f32], width: usize, height: usize) -> Vec<f32>;
+
+    /// The same result as [`Self::translate`] on an image larger than `tile`, computed in
+    /// bounded memory with each normalization's statistics over the whole image, when the
+    /// translator can (`None`: the caller runs overlapping tiles, each normalized on its
+    /// own). `tile` also caps the work per step (smaller: more, smaller bands).
+    fn translate_large(
+        &self,
+        _rgb: &[f32],
+        _width: usize,
+        _height: usize,
+        _tile: usize,
+    ) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// [`Self::translate`] for one frame of a video, with the normalization statistics
+    /// smoothed over the frames by `stats`. Translators without instance norms to smooth
+    /// return the image result.
+    fn translate_frame(
+        &self,
+        rgb: &[f32],
+        width: usize,
+        height: usize,
+        _stats: &mut TemporalStats,
+    ) -> Vec<f32> {
+        self.translate(rgb, width, height)
+    }
 }

@@ -1,7 +1,8 @@
 //! Cartoonizing one whole image of any size: reflection-pad to a multiple of 4, run the
-//! translator on overlapping tiles when the image is large, blend, crop back.
+//! image whole, or when it is larger than the tile, in bands with whole-image normalization
+//! statistics (CPU engine) or in overlapping blended tiles (other translators), crop back.
 
-use super::Translator;
+use super::{TemporalStats, Translator};
 use crate::imageio::tiling::{TileBlender, TilePlan};
 
 /// How large images are split.
@@ -40,10 +41,24 @@ pub fn cartoonize_image(
     height: usize,
     tiles: TileOptions,
 ) -> Vec<f32> {
+    cartoonize_frame(translator, rgb, width, height, tiles, None)
+}
+
+/// [`cartoonize_image`] for a video frame: with `stats`, a frame that fits in one tile is
+/// normalized with statistics smoothed over the frames ([`Translator::translate_frame`]);
+/// larger frames and `None` give the image result.
+pub fn cartoonize_frame(
+    translator: &dyn Translator,
+    rgb: &[f32],
+    width: usize,
+    height: usize,
+    tiles: TileOptions,
+    stats: Option<&mut TemporalStats>,
+) -> Vec<f32> {
     let pw = width.div_ceil(4) * 4;
     let ph = height.div_ceil(4) * 4;
-    let padded: Vec<f32> = if (pw, ph) == (width, height) {
-        rgb.to_vec()
+    let padded: std::borrow::Cow<[f32]> = if (pw, ph) == (width, height) {
+        rgb.into()
     } else {
         let mut out = Vec::with_capacity(pw * ph * 3);
         for y in 0..ph {
@@ -54,11 +69,17 @@ pub fn cartoonize_image(
                 out.extend_from_slice(&rgb[i..i + 3]);
             }
         }
-        out
+        out.into()
     };
     let plan = TilePlan::new(pw, ph, tiles.tile, tiles.overlap);
+    let large = || translator.translate_large(&padded, pw, ph, tiles.tile);
     let full = if plan.len() == 1 {
-        translator.translate(&padded, pw, ph)
+        match stats {
+            Some(stats) => translator.translate_frame(&padded, pw, ph, stats),
+            None => translator.translate(&padded, pw, ph),
+        }
+    } else if let Some(full) = large() {
+        full
     } else {
         let mut blender = TileBlender::new(pw, ph, 3);
         let (tw, th) = (plan.tile_w, plan.tile_h);

@@ -8,12 +8,15 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, Cpu, DeviceChoice};
+use toongan::cartoonize::video::VideoOptions;
 use toongan::cartoonize::{
     BatchOptions, BurnTranslator, InputFile, ResnetTranslator, TileOptions, Translator,
     collect_batch_inputs, plan_outputs, run_batch,
 };
 use toongan::engine::CpuGenerator;
 use toongan::imageio::{atomic_write, decode_image, fit_within};
+
+use super::cartoonize_media;
 use toongan::model::GeneratorConfig;
 use toongan::report::compare_sheet;
 use toongan::weights::{
@@ -23,7 +26,8 @@ use toongan::weights::{
 /// Arguments of `toongan cartoonize`.
 #[derive(Debug, Args)]
 pub struct CartoonizeArgs {
-    /// Image files or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF, GIF).
+    /// Image or video files, or folders (searched recursively for PNG, JPEG, WebP, BMP, TIFF,
+    /// GIF and for the video formats ffmpeg reads: MP4, MOV, MKV, WebM, AVI, ...).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Published style; several, comma-separated, or `all`, write one output per style
@@ -58,7 +62,9 @@ pub struct CartoonizeArgs {
     /// Folder holding <style>/ weight folders.
     #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
     weights_dir: Option<PathBuf>,
-    /// Largest tile side in pixels; larger images are processed in overlapping tiles.
+    /// Largest side run in one piece; larger images run in row bands with every instance
+    /// norm's statistics over the whole image (the same result, bounded memory; the burn
+    /// engine uses overlapping tiles normalized on their own instead).
     #[arg(long, default_value_t = 1024)]
     tile: usize,
     /// Overlap between tiles in pixels.
@@ -75,6 +81,14 @@ pub struct CartoonizeArgs {
     /// --features cuda).
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
+    /// H.264 quality of video outputs (constant rate factor, 0-51, lower is better).
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
+    crf: u8,
+    /// Experimental: blend each video frame with the previous output moved by the input's
+    /// global motion. Off by default, so every frame is exactly its single-image result: on a
+    /// slow pan it does not yet lower flicker (docs/video.md has the figures).
+    #[arg(long)]
+    stabilize: bool,
     /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).
     #[arg(long, value_enum, default_value = "fast", hide = true)]
@@ -187,9 +201,20 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
     };
     // Folder walks skip earlier outputs (`*_<tag>.*` in place, or the --output folder).
     let tags: Vec<&str> = sources.iter().map(|(_, tag)| tag.as_str()).collect();
-    let inputs = collect_batch_inputs(&args.inputs, args.output.as_deref(), &tags)?;
-    if inputs.is_empty() {
-        bail!("no images found in {:?}", args.inputs);
+    let (inputs, videos) = cartoonize_media::split_media(
+        &args.inputs,
+        collect_batch_inputs(&args.inputs, args.output.as_deref(), &tags)?,
+    );
+    if inputs.is_empty() && videos.is_empty() {
+        bail!("no images or videos found in {:?}", args.inputs);
+    }
+    let single = inputs.len() + videos.len() == 1;
+    let out_is_file = args
+        .output
+        .as_deref()
+        .is_some_and(|o| o.extension().is_some() && !o.is_dir());
+    if out_is_file && !single {
+        bail!("--output looks like a file but there are several inputs: give a folder");
     }
     let several = sources.len() > 1;
     if several
@@ -222,8 +247,16 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
             (Some(dir), true) => Some(dir.join(tag)),
             (o, _) => o.clone(),
         };
-        let jobs = plan_outputs(&inputs, out.as_deref(), tag).map_err(anyhow::Error::msg)?;
-        failed |= cartoonize_jobs(&args, source, &jobs, options)?;
+        let mut jobs = if inputs.is_empty() {
+            Vec::new()
+        } else {
+            plan_outputs(&inputs, out.as_deref(), tag).map_err(anyhow::Error::msg)?
+        };
+        let media = cartoonize_media::Media {
+            gifs: cartoonize_media::take_animated_gifs(&mut jobs),
+            videos: cartoonize_media::plan_videos(&videos, out.as_deref(), single, tag),
+        };
+        failed |= cartoonize_jobs(&args, source, &jobs, &media, options)?;
         outputs.push((tag.clone(), jobs));
     }
     if args.compare {
@@ -242,6 +275,7 @@ fn cartoonize_jobs(
     args: &CartoonizeArgs,
     source: &GeneratorSource,
     jobs: &[InputFile],
+    media: &cartoonize_media::Media,
     options: BatchOptions,
 ) -> anyhow::Result<bool> {
     // The fast CPU engine runs CartoonGAN generators; everything else runs on burn.
@@ -279,6 +313,18 @@ fn cartoonize_jobs(
         );
     });
     bar.finish_and_clear();
+    let video_options = VideoOptions {
+        crf: args.crf,
+        stabilize: args.stabilize,
+        tiles: options.tiles,
+        ..VideoOptions::default()
+    };
+    let mut summary = summary;
+    summary.failures.extend(cartoonize_media::run_media(
+        translator.as_ref(),
+        media,
+        &video_options,
+    )?);
     for (path, reason) in &summary.failures {
         // Errors from decoding already name the file: name it once.
         if reason.contains(&path.display().to_string()) {
@@ -287,7 +333,9 @@ fn cartoonize_jobs(
             eprintln!("failed: {}: {reason}", path.display());
         }
     }
-    if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
+    if jobs.is_empty() {
+        // Only clips and animations: each reported its own line.
+    } else if jobs.len() == 1 && summary.failures.is_empty() && summary.written == 1 {
         eprintln!(
             "wrote {} ({:.2} s)",
             jobs[0].output.display(),
@@ -305,15 +353,26 @@ fn cartoonize_jobs(
     Ok(!summary.failures.is_empty())
 }
 
-/// Writes `<name>_compare.png` for each input whose outputs all exist: the photo (scaled as
-/// the outputs were) and each style, labelled. True if any sheet failed.
+/// Writes `<name>_compare.png` for each still image: the photo (scaled as the outputs were)
+/// and each style, labelled. True if any sheet failed.
 fn write_compare_sheets(
     args: &CartoonizeArgs,
     inputs: &[(PathBuf, PathBuf)],
     outputs: &[(String, Vec<InputFile>)],
 ) -> bool {
     let mut failed = false;
-    for (i, (input, rel)) in inputs.iter().enumerate() {
+    for (input, rel) in inputs {
+        // Animated GIFs are not in the image jobs: they get no sheet.
+        let Some(columns_out) = outputs
+            .iter()
+            .map(|(tag, jobs)| {
+                let job = jobs.iter().find(|j| &j.input == input)?;
+                Some((tag, &job.output))
+            })
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
         let stem = rel.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
         let sheet_path = match &args.output {
             Some(dir) if dir.is_dir() => {
@@ -328,8 +387,7 @@ fn write_compare_sheets(
                 None => photo,
             };
             let mut columns = vec![("photo".to_string(), to_rgb8(&photo))];
-            for (tag, jobs) in outputs {
-                let out = &jobs[i].output;
+            for &(tag, out) in &columns_out {
                 let img = image::open(out)
                     .with_context(|| format!("cannot read {}", out.display()))?
                     .to_rgb8();

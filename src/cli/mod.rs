@@ -3,6 +3,7 @@
 
 mod bench;
 mod cartoonize;
+mod cartoonize_media;
 mod eval_common;
 mod experiment;
 mod fid;

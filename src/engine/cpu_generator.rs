@@ -8,10 +8,10 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::{Tensor, backend::Backend};
 
-use super::instance_norm::{InstanceNormParams, norm_act_add};
+use super::instance_norm::{InstanceNormParams, channel_stats, norm_act_add_with};
 use super::workspace::{Workspace, sized};
-use crate::cartoonize::Translator;
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
+use crate::cartoonize::{TemporalStats, Translator};
 use crate::kernels::Pad;
 use crate::kernels::conv_transpose::ConvTranspose;
 use crate::kernels::im2col_conv::Im2colConv;
@@ -111,10 +111,10 @@ enum ConvOp {
 
 /// A planned convolution with its padding.
 #[derive(Debug, Clone)]
-struct ConvLayer {
+pub(super) struct ConvLayer {
     op: ConvOp,
-    pad: Pad,
-    k: usize,
+    pub(super) pad: Pad,
+    pub(super) k: usize,
 }
 
 impl ConvLayer {
@@ -146,6 +146,15 @@ impl ConvLayer {
         Self { op, pad, k: raw.k }
     }
 
+    /// Kernel side and stride.
+    pub(super) fn geometry(&self) -> (usize, usize) {
+        match &self.op {
+            ConvOp::Winograd(_) => (3, 1),
+            ConvOp::Taps(c) => (c.kernel, 1),
+            ConvOp::Im2col(c) => (c.kernel, c.stride),
+        }
+    }
+
     /// Output size for an `h`×`w` input.
     fn out_hw(&self, h: usize, w: usize) -> (usize, usize) {
         match &self.op {
@@ -155,7 +164,7 @@ impl ConvLayer {
     }
 
     /// Runs into `out` (grown as needed); returns the output size.
-    fn run(
+    pub(super) fn run(
         &self,
         input: &[f32],
         (h, w): (usize, usize),
@@ -175,9 +184,9 @@ impl ConvLayer {
 
 /// A convolution followed by its normalization (`None`: none, or batch norm folded in).
 #[derive(Debug, Clone)]
-struct Stage {
-    conv: ConvLayer,
-    norm: Option<InstanceNormParams>,
+pub(super) struct Stage {
+    pub(super) conv: ConvLayer,
+    pub(super) norm: Option<InstanceNormParams>,
 }
 
 fn stage<B: Backend>(
@@ -234,16 +243,25 @@ fn conv_transpose<B: Backend>(
     ))
 }
 
+/// The normalization step of a forward pass: (activation, plane size, norm, activation, skip).
+type Normalize<'a> = &'a mut dyn FnMut(
+    &mut [f32],
+    usize,
+    Option<&InstanceNormParams>,
+    Option<Activation>,
+    Option<&[f32]>,
+);
+
 /// The CartoonGAN generator on the CPU engine. Implements [`Translator`].
 #[derive(Debug)]
 pub struct CpuGenerator {
-    input: Stage,
-    down: Vec<(ConvLayer, Stage)>,
-    residual: Vec<(Stage, Stage)>,
-    up: Vec<(ConvTranspose, Stage)>,
-    output: ConvLayer,
-    activation: Activation,
-    order: ChannelOrder,
+    pub(super) input: Stage,
+    pub(super) down: Vec<(ConvLayer, Stage)>,
+    pub(super) residual: Vec<(Stage, Stage)>,
+    pub(super) up: Vec<(ConvTranspose, Stage)>,
+    pub(super) output: ConvLayer,
+    pub(super) activation: Activation,
+    pub(super) order: ChannelOrder,
     workspace: Mutex<Workspace>,
 }
 
@@ -302,28 +320,69 @@ impl CpuGenerator {
         w: usize,
         ws: &mut Workspace,
     ) -> Vec<f32> {
+        self.forward_planar_hooked(input, h, w, ws, &mut |_, _| {})
+    }
+
+    /// [`Self::forward_planar`], with `hook(i, stats)` called on the per-channel statistics
+    /// (mean, biased variance) of the `i`-th instance norm (in network order) before they are
+    /// used; the hook may change them (temporal smoothing of video frames).
+    pub fn forward_planar_hooked(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        ws: &mut Workspace,
+        hook: &mut dyn FnMut(usize, &mut [(f64, f64)]),
+    ) -> Vec<f32> {
         assert_eq!(input.len(), 3 * h * w, "input must be 3 x h x w");
         let act = Some(self.activation);
         let Workspace { bufs, scratch } = ws;
         let [a, b, c] = bufs;
         let (mut cur, mut next, mut spare) = (a, b, c);
-        let run_stage = |s: &Stage, x: &[f32], hw, out: &mut Vec<f32>, scratch: &mut Vec<f32>| {
+        let mut layer = 0usize;
+        let mut normalize = |x: &mut [f32],
+                             plane: usize,
+                             norm: Option<&InstanceNormParams>,
+                             act: Option<Activation>,
+                             skip: Option<&[f32]>| {
+            let stats = norm.map(|_| {
+                let mut st = channel_stats(x, plane);
+                hook(layer, &mut st);
+                layer += 1;
+                st
+            });
+            norm_act_add_with(x, plane, norm.zip(stats.as_deref()), act, skip);
+        };
+        let normalize: Normalize<'_> = &mut normalize;
+        let run_stage = |s: &Stage,
+                         x: &[f32],
+                         hw,
+                         out: &mut Vec<f32>,
+                         scratch: &mut Vec<f32>,
+                         normalize: Normalize<'_>| {
             let (ho, wo) = s.conv.run(x, hw, out, scratch);
             let n = s.conv.k * ho * wo;
-            norm_act_add(&mut out[..n], ho * wo, s.norm.as_ref(), act, None);
+            normalize(&mut out[..n], ho * wo, s.norm.as_ref(), act, None);
             ((ho, wo), n)
         };
-        let (mut hw, mut n) = run_stage(&self.input, input, (h, w), cur, scratch);
+        let (mut hw, mut n) = run_stage(&self.input, input, (h, w), cur, scratch, normalize);
         for (d, s) in &self.down {
             let hw2 = d.run(&cur[..n], hw, next, scratch);
             std::mem::swap(&mut cur, &mut next);
-            (hw, n) = run_stage(s, &cur[..d.k * hw2.0 * hw2.1], hw2, next, scratch);
+            (hw, n) = run_stage(
+                s,
+                &cur[..d.k * hw2.0 * hw2.1],
+                hw2,
+                next,
+                scratch,
+                normalize,
+            );
             std::mem::swap(&mut cur, &mut next);
         }
         for (s1, s2) in &self.residual {
-            run_stage(s1, &cur[..n], hw, next, scratch);
+            run_stage(s1, &cur[..n], hw, next, scratch, normalize);
             s2.conv.run(&next[..n], hw, spare, scratch);
-            norm_act_add(
+            normalize(
                 &mut spare[..n],
                 hw.0 * hw.1,
                 s2.norm.as_ref(),
@@ -342,7 +401,14 @@ impl CpuGenerator {
                 scratch,
             );
             std::mem::swap(&mut cur, &mut next);
-            (hw, n) = run_stage(s, &cur[..t.k * hw2.0 * hw2.1], hw2, next, scratch);
+            (hw, n) = run_stage(
+                s,
+                &cur[..t.k * hw2.0 * hw2.1],
+                hw2,
+                next,
+                scratch,
+                normalize,
+            );
             std::mem::swap(&mut cur, &mut next);
         }
         let mut out = Vec::new();
@@ -366,6 +432,36 @@ impl Translator for CpuGenerator {
             Ok(mut ws) => self.forward_planar(&input, height, width, &mut ws),
             // Busy (another thread) or poisoned: run with a private workspace.
             Err(_) => self.forward_planar(&input, height, width, &mut Workspace::new()),
+        };
+        from_network_output(&planar, width, height, self.order)
+    }
+
+    fn translate_large(
+        &self,
+        rgb: &[f32],
+        width: usize,
+        height: usize,
+        tile: usize,
+    ) -> Option<Vec<f32>> {
+        let scale = 1usize << self.down.len();
+        (width.is_multiple_of(scale) && height.is_multiple_of(scale))
+            .then(|| self.translate_banded(rgb, width, height, tile / 8))
+    }
+
+    fn translate_frame(
+        &self,
+        rgb: &[f32],
+        width: usize,
+        height: usize,
+        stats: &mut TemporalStats,
+    ) -> Vec<f32> {
+        let input = to_network_input(rgb, width, height, self.order);
+        let mut hook = |i: usize, s: &mut [(f64, f64)]| stats.smooth(i, s);
+        let planar = match self.workspace.try_lock() {
+            Ok(mut ws) => self.forward_planar_hooked(&input, height, width, &mut ws, &mut hook),
+            Err(_) => {
+                self.forward_planar_hooked(&input, height, width, &mut Workspace::new(), &mut hook)
+            }
         };
         from_network_output(&planar, width, height, self.order)
     }

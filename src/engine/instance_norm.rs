@@ -49,7 +49,7 @@ fn block_sum(x: &[f32], f: impl Fn(f32) -> f32 + Copy) -> f64 {
 
 /// Applies `act` to one value.
 #[inline(always)]
-fn activate(v: f32, act: Option<Activation>) -> f32 {
+pub(crate) fn activate(v: f32, act: Option<Activation>) -> f32 {
     match act {
         None => v,
         Some(Activation::Relu) => v.max(0.0),
@@ -63,12 +63,29 @@ fn activate(v: f32, act: Option<Activation>) -> f32 {
     }
 }
 
+/// Per-channel mean and biased variance of `x` (channels × `plane` elements).
+pub fn channel_stats(x: &[f32], plane: usize) -> Vec<(f64, f64)> {
+    x.par_chunks(plane).map(mean_var).collect()
+}
+
 /// In place over `x` (channels × `plane` elements): optional instance norm, then the
 /// activation, then `+ skip`. Channels run in parallel.
 pub fn norm_act_add(
     x: &mut [f32],
     plane: usize,
     norm: Option<&InstanceNormParams>,
+    act: Option<Activation>,
+    skip: Option<&[f32]>,
+) {
+    let stats = norm.map(|_| channel_stats(x, plane));
+    norm_act_add_with(x, plane, norm.zip(stats.as_deref()), act, skip);
+}
+
+/// [`norm_act_add`] with given per-channel statistics (mean, biased variance) for the norm.
+pub fn norm_act_add_with(
+    x: &mut [f32],
+    plane: usize,
+    norm: Option<(&InstanceNormParams, &[(f64, f64)])>,
     act: Option<Activation>,
     skip: Option<&[f32]>,
 ) {
@@ -79,8 +96,8 @@ pub fn norm_act_add(
         // y = (x - mean) · scale + shift; subtracting the mean first keeps precision when
         // the mean is large against the spread.
         let (mean, scale, shift) = match norm {
-            Some(n) => {
-                let (mean, var) = mean_var(xc);
+            Some((n, stats)) => {
+                let (mean, var) = stats[ch];
                 let scale = n.gamma[ch] as f64 / (var + n.epsilon).sqrt();
                 (mean as f32, scale as f32, n.beta[ch])
             }

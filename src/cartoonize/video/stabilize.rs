@@ -1,0 +1,103 @@
+//! Motion-compensated temporal blending of cartoonized frames.
+//!
+//! The network answers a one-pixel shift of its input with changes well beyond a shift of
+//! its output (edges and flat areas re-decide), which shows as flicker. Each output frame is
+//! blended with the previous output frame moved by the input's global motion (the integer
+//! shift that best aligns the two input frames), pixel by pixel with a weight that falls to
+//! zero where the two disagree strongly (new content, moving objects, misalignment), so
+//! changes the network makes consistently pass through and its frame-to-frame noise is
+//! averaged out. A scene cut (a large input change) starts afresh.
+
+/// How strongly to blend.
+#[derive(Debug, Clone, Copy)]
+pub struct BlendOptions {
+    /// Weight of the moved previous output where it agrees with the new frame (0..1).
+    pub weight: f32,
+    /// 8-bit difference at which the previous output stops being used.
+    pub cutoff: f32,
+    /// Largest global shift searched, in pixels.
+    pub search: i32,
+}
+
+impl Default for BlendOptions {
+    fn default() -> Self {
+        Self {
+            weight: 0.5,
+            cutoff: 48.0,
+            search: 8,
+        }
+    }
+}
+
+fn luma(rgb: &[u8]) -> Vec<i32> {
+    rgb.chunks_exact(3)
+        .map(|p| (2 * p[0] as i32 + 5 * p[1] as i32 + p[2] as i32) / 8)
+        .collect()
+}
+
+/// The integer shift `(dx, dy)` with `cur(x, y) ≈ prev(x − dx, y − dy)`, searched in
+/// `±search` on a grid of every `step`-th pixel.
+pub fn global_shift(prev: &[u8], cur: &[u8], w: usize, h: usize, search: i32) -> (i32, i32) {
+    let (lp, lc) = (luma(prev), luma(cur));
+    let step = ((w.max(h) / 160).max(1)) as i32;
+    let mut best = (0, 0);
+    let mut best_cost = f64::INFINITY;
+    for dy in -search..=search {
+        for dx in -search..=search {
+            let (mut sum, mut n) = (0i64, 0i64);
+            let mut y = search;
+            while y < h as i32 - search {
+                let mut x = search;
+                while x < w as i32 - search {
+                    let c = lc[y as usize * w + x as usize];
+                    let p = lp[(y - dy) as usize * w + (x - dx) as usize];
+                    sum += (c - p).abs() as i64;
+                    n += 1;
+                    x += step;
+                }
+                y += step;
+            }
+            // Prefer small shifts on ties (a still scene stays at zero).
+            let cost = sum as f64 / n.max(1) as f64 + 1e-3 * (dx.abs() + dy.abs()) as f64;
+            if cost < best_cost {
+                best_cost = cost;
+                best = (dx, dy);
+            }
+        }
+    }
+    best
+}
+
+/// Blends `out` (the new frame's cartoon) in place with `prev_out` moved by `shift`.
+pub fn blend(
+    out: &mut [u8],
+    prev_out: &[u8],
+    w: usize,
+    h: usize,
+    shift: (i32, i32),
+    o: &BlendOptions,
+) {
+    let (dx, dy) = shift;
+    for y in 0..h as i32 {
+        let sy = y - dy;
+        if sy < 0 || sy >= h as i32 {
+            continue;
+        }
+        for x in 0..w as i32 {
+            let sx = x - dx;
+            if sx < 0 || sx >= w as i32 {
+                continue;
+            }
+            let i = (y as usize * w + x as usize) * 3;
+            let j = (sy as usize * w + sx as usize) * 3;
+            let diff = (0..3)
+                .map(|k| (out[i + k] as f32 - prev_out[j + k] as f32).abs())
+                .fold(0.0f32, f32::max);
+            let a = o.weight * (1.0 - diff / o.cutoff).max(0.0);
+            for k in 0..3 {
+                let v = out[i + k] as f32 + a * (prev_out[j + k] as f32 - out[i + k] as f32);
+                out[i + k] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Video and animation: a short clip made here by ffmpeg from a shared photo (a slow pan,
+//! 48 frames, a sine audio track) goes through `cartoonize_video` and keeps its frame count,
+//! size, frame rate and audio; with stabilization off a middle frame is the image result up
+//! to the codec's loss; the flicker with and without stabilization is printed and bounded;
+//! an animated GIF keeps its frame count, delays and loop count.
+//!
+//! Needs ffmpeg (skipped with a message when it is missing, failed when `CI=true`) and
+//! `TOONGAN_WEIGHTS_DIR` / `TOONGAN_SHARED_DIR`. Run in release mode.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::{AnimationDecoder, Delay, Frame, RgbaImage};
+use toongan::backend::Cpu;
+use toongan::cartoonize::video::{VideoOptions, cartoonize_gif, cartoonize_video, probe};
+use toongan::cartoonize::{TileOptions, cartoonize_image};
+use toongan::engine::CpuGenerator;
+use toongan::imageio::decode_image;
+use toongan::imageio::encode::to_u8;
+use toongan::model::GeneratorConfig;
+use toongan::weights::load_published_generator;
+
+fn have_ffmpeg() -> bool {
+    let ok = ["ffmpeg", "ffprobe"]
+        .iter()
+        .all(|t| Command::new(t).arg("-version").output().is_ok());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "ffmpeg/ffprobe missing on CI: .ci/run installs them"
+        );
+        eprintln!("SKIPPED: ffmpeg/ffprobe not installed (apt-get install ffmpeg)");
+    }
+    ok
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Frames counted by decoding (not the container's claim).
+fn count_frames(path: &Path) -> usize {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("frame count")
+}
+
+fn frame_png(video: &Path, n: usize, png: &Path) {
+    ffmpeg(&[
+        "-i",
+        &video.to_string_lossy(),
+        "-vf",
+        &format!("select=eq(n\\,{n})"),
+        "-frames:v",
+        "1",
+        &png.to_string_lossy(),
+    ]);
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
+}
+
+fn engine() -> CpuGenerator {
+    let g =
+        load_published_generator::<Cpu>(&common::weights_dir().join("hayao"), &Default::default())
+            .expect("weights");
+    CpuGenerator::from_generator(&g, &GeneratorConfig::published()).expect("layout")
+}
+
+#[test]
+fn clip_keeps_frames_size_rate_and_audio_and_measures_flicker() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("pan.mp4");
+    // A slow pan (1 pixel per frame) over a real photo, 48 frames at 24 fps, 160x120, with
+    // a 440 Hz sine track.
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "24",
+        "-i",
+        &common::photo("mountain-lake.jpg").to_string_lossy(),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=2",
+        "-filter_complex",
+        "[0:v]scale=480:-2,crop=160:120:x='40+n':y=60,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "1:a",
+        "-frames:v",
+        "48",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "10",
+        "-c:a",
+        "aac",
+        &clip.to_string_lossy(),
+    ]);
+    assert_eq!(count_frames(&clip), 48, "test clip");
+    let engine = engine();
+    let run = |stabilize: bool, name: &str| {
+        let out = dir.path().join(name);
+        let options = VideoOptions {
+            stabilize,
+            ..VideoOptions::default()
+        };
+        let summary =
+            cartoonize_video(&engine, &clip, &out, &options, |_, _| {}).expect("cartoonize clip");
+        (out, summary)
+    };
+    let (plain, plain_summary) = run(false, "plain.mp4");
+    let (stable, stable_summary) = run(true, "stable.mp4");
+    for out in [&plain, &stable] {
+        let info = probe(out).expect("probe output");
+        assert_eq!((info.width, info.height), (160, 120), "{}", out.display());
+        assert_eq!(info.frame_rate, "24/1", "{}", out.display());
+        assert!(info.has_audio, "{}: audio stream copied", out.display());
+        assert_eq!(count_frames(out), 48, "{}", out.display());
+    }
+    assert!(
+        std::fs::read_dir(dir.path())
+            .expect("list")
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().contains("partial")),
+        "no temporary file left behind"
+    );
+
+    // A middle frame without stabilization is the image result, up to the codec's loss.
+    let (input_png, plain_png, stable_png) = (
+        dir.path().join("in24.png"),
+        dir.path().join("plain24.png"),
+        dir.path().join("stable24.png"),
+    );
+    frame_png(&clip, 24, &input_png);
+    frame_png(&plain, 24, &plain_png);
+    frame_png(&stable, 24, &stable_png);
+    let input = decode_image(&input_png).expect("input frame");
+    let reference: Vec<u8> =
+        cartoonize_image(&engine, &input.rgb, 160, 120, TileOptions::default())
+            .into_iter()
+            .map(to_u8)
+            .collect();
+    let as_u8 = |p: &Path| -> Vec<u8> {
+        decode_image(p)
+            .expect("frame")
+            .rgb
+            .into_iter()
+            .map(to_u8)
+            .collect()
+    };
+    let plain_psnr = psnr(&as_u8(&plain_png), &reference);
+    let stable_psnr = psnr(&as_u8(&stable_png), &reference);
+    let (f_plain, f_stable) = (
+        plain_summary.flicker.expect("flicker"),
+        stable_summary.flicker.expect("flicker"),
+    );
+    eprintln!(
+        "160x120 pan, 48 frames: flicker {f_plain:.3} (default) vs {f_stable:.3} \
+         (stabilized), {:.1}% lower; frame 24 vs its image result: PSNR {plain_psnr:.1} dB \
+         (default), {stable_psnr:.1} dB (--stabilize)",
+        100.0 * (1.0 - f_stable / f_plain)
+    );
+    assert!(plain_psnr >= 30.0, "frame 24 PSNR {plain_psnr:.2} dB");
+    // Issue 18 asks stabilization to lower flicker by 30% on such a pan; neither method
+    // tried does (docs/video.md), so it is off by default and only measured here.
+    assert!(f_plain.is_finite() && f_stable.is_finite());
+}
+
+#[test]
+fn animated_gif_keeps_frames_delays_and_loop_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let photo = decode_image(&common::photo("mountain-lake.jpg")).expect("photo");
+    let (w, h) = (64u32, 48u32);
+    let pw = photo.width as usize;
+    let delays = [40u32, 80, 120, 60, 200];
+    let input = dir.path().join("anim.gif");
+    {
+        let mut bytes = Vec::new();
+        let mut enc = GifEncoder::new(&mut bytes);
+        enc.set_repeat(Repeat::Finite(3)).expect("repeat");
+        for (i, &ms) in delays.iter().enumerate() {
+            let img = RgbaImage::from_fn(w, h, |x, y| {
+                let p = ((y as usize + 200) * pw + x as usize + 300 + 2 * i) * 3;
+                let c = |k: usize| to_u8(photo.rgb[p + k]);
+                image::Rgba([c(0), c(1), c(2), 255])
+            });
+            enc.encode_frame(Frame::from_parts(
+                img,
+                0,
+                0,
+                Delay::from_numer_denom_ms(ms, 1),
+            ))
+            .expect("frame");
+        }
+        drop(enc);
+        std::fs::write(&input, bytes).expect("write gif");
+    }
+    let out = dir.path().join("anim_hayao.gif");
+    let n = cartoonize_gif(&engine(), &input, &out, &VideoOptions::default(), |_, _| {})
+        .expect("cartoonize gif");
+    assert_eq!(n, delays.len());
+    let dec = GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("open output"),
+    ))
+    .expect("decode output");
+    let looped = dec.loop_count();
+    let frames = dec.into_frames().collect_frames().expect("frames");
+    assert_eq!(frames.len(), delays.len(), "frame count");
+    for (f, &ms) in frames.iter().zip(&delays) {
+        assert_eq!(f.delay().numer_denom_ms(), (ms, 1), "frame delay");
+        assert_eq!(f.buffer().dimensions(), (w, h));
+    }
+    assert!(
+        matches!(looped, image::metadata::LoopCount::Finite(n) if n.get() == 3),
+        "loop count not kept"
+    );
+}
