@@ -16,6 +16,7 @@ pub mod imageio;
 pub mod kernels;
 pub mod model;
 pub mod report;
+pub mod studio;
 pub mod survey;
 pub mod train;
 pub mod weights;

@@ -9,6 +9,7 @@ mod fid;
 mod interrupt;
 mod kid;
 mod smooth;
+mod studio;
 mod survey;
 mod train;
 
@@ -41,6 +42,8 @@ enum Command {
     Kid(kid::KidArgs),
     /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
     Smooth(smooth::SmoothArgs),
+    /// A local web app: cartoonize photos in the browser, watch training runs and experiments.
+    Studio(studio::StudioArgs),
     /// Run an experiment plan: train every variant and seed, cartoonize, score, report.
     Experiment(experiment::ExperimentArgs),
 }
@@ -57,5 +60,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Kid(args) => kid::run(args),
         Command::Smooth(args) => smooth::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Studio(args) => studio::run(args),
     }
 }
