@@ -124,7 +124,9 @@ fn error_of(r: ureq::Response) -> String {
 
 /// A shared photo downscaled (Catmull-Rom) to `width`, saved as PNG.
 fn small_photo(name: &str, width: u32, out: &Path) -> PathBuf {
-    let img = image::open(common::photo(name)).expect("shared photo").to_rgb8();
+    let img = image::open(common::photo(name))
+        .expect("shared photo")
+        .to_rgb8();
     let h = (img.height() as f64 * width as f64 / img.width() as f64).round() as u32;
     let small = image::imageops::resize(&img, width, h, image::imageops::FilterType::CatmullRom);
     small.save(out).expect("save photo");
@@ -176,8 +178,14 @@ fn api_png_is_identical_to_the_cli() {
         );
         assert_eq!(status, 200);
         assert_eq!(res.header("content-type"), Some("image/png"));
-        assert!(res.header("x-toongan-result").is_some_and(|id| id.len() == 32));
-        assert_eq!(res.header("x-toongan-name"), Some(format!("photo_{style}.png").as_str()));
+        assert!(
+            res.header("x-toongan-result")
+                .is_some_and(|id| id.len() == 32)
+        );
+        assert_eq!(
+            res.header("x-toongan-name"),
+            Some(format!("photo_{style}.png").as_str())
+        );
         let api = bytes_of(res);
         let cli = std::fs::read(&cli_out).expect("cli output");
         assert!(
@@ -216,9 +224,15 @@ fn oversized_and_corrupt_uploads_get_clear_errors() {
     assert!(big.len() < max, "{} bytes", big.len());
     let (status, msg) = post("hayao", &big);
     assert_eq!(status, 413, "{msg}");
-    assert!(msg.contains("1200x1000") && msg.contains("1000000"), "{msg}");
+    assert!(
+        msg.contains("1200x1000") && msg.contains("1000000"),
+        "{msg}"
+    );
     // Not an image at all, and a truncated PNG.
-    let (status, msg) = post("hayao", b"these bytes are not an image, they are a sentence");
+    let (status, msg) = post(
+        "hayao",
+        b"these bytes are not an image, they are a sentence",
+    );
     assert_eq!(status, 422, "{msg}");
     assert!(msg.contains("not a decodable image"), "{msg}");
     let mut png = Vec::new();
@@ -240,8 +254,14 @@ fn oversized_and_corrupt_uploads_get_clear_errors() {
     // The headers every answer carries.
     let (status, r) = send(a.get(&s.url("/")), None);
     assert_eq!(status, 200);
-    let csp = r.header("content-security-policy").expect("csp").to_string();
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    let csp = r
+        .header("content-security-policy")
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
 }
@@ -290,7 +310,12 @@ fn make_runs(root: &Path) -> PathBuf {
     )
     .expect("config");
     write_metrics(&run, 0..3);
-    grid_png(&run.join("samples/epoch-001_step-000000002.png"), 128, 192, 10);
+    grid_png(
+        &run.join("samples/epoch-001_step-000000002.png"),
+        128,
+        192,
+        10,
+    );
     let exp = root.join("exp");
     let seed = exp.join("runs/base/seed-0");
     std::fs::create_dir_all(&seed).expect("mkdir");
@@ -302,7 +327,11 @@ fn make_runs(root: &Path) -> PathBuf {
         "variant,metric,seeds,mean,ci95\nbase,fid,2,123.4,5.6\nimproved,fid,2,101.2,4.1\n",
     )
     .expect("csv");
-    std::fs::write(exp.join("report/report.md"), "# exp\n\nA tiny experiment.\n").expect("md");
+    std::fs::write(
+        exp.join("report/report.md"),
+        "# exp\n\nA tiny experiment.\n",
+    )
+    .expect("md");
     grid_png(&exp.join("report/grid.png"), 192, 128, 50);
     grid_png(&exp.join("report/curves/base.png"), 160, 100, 90);
     std::fs::create_dir_all(exp.join("outputs")).expect("mkdir");
@@ -320,15 +349,24 @@ fn runs_api_lists_runs_and_serves_only_their_images() {
     let (status, r) = send(a.get(&s.url("/api/runs")), None);
     assert_eq!(status, 200);
     let runs = json_of(r)["runs"].as_array().expect("runs").clone();
-    let names: Vec<&str> = runs.iter().map(|r| r["name"].as_str().expect("name")).collect();
+    let names: Vec<&str> = runs
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
     assert_eq!(names, ["exp", "exp/runs/base/seed-0", "try"]);
-    assert!(runs.iter().all(|r| r.get("dir").is_none()), "no server paths");
+    assert!(
+        runs.iter().all(|r| r.get("dir").is_none()),
+        "no server paths"
+    );
     let id = runs[2]["id"].as_str().expect("id").to_string();
     let (status, r) = send(a.get(&s.url(&format!("/api/runs/{id}/metrics"))), None);
     assert_eq!(status, 200);
     assert_eq!(json_of(r)["records"].as_array().expect("records").len(), 3);
     write_metrics(&run, 3..5);
-    let (_, r) = send(a.get(&s.url(&format!("/api/runs/{id}/metrics?after=2"))), None);
+    let (_, r) = send(
+        a.get(&s.url(&format!("/api/runs/{id}/metrics?after=2"))),
+        None,
+    );
     let steps: Vec<u64> = json_of(r)["records"]
         .as_array()
         .expect("records")
@@ -351,7 +389,10 @@ fn runs_api_lists_runs_and_serves_only_their_images() {
         "config.toml",
         "/etc/passwd",
     ] {
-        let (status, r) = send(a.get(&s.url(&format!("/api/runs/{id}/image?path={bad}"))), None);
+        let (status, r) = send(
+            a.get(&s.url(&format!("/api/runs/{id}/image?path={bad}"))),
+            None,
+        );
         assert_eq!(status, 404, "{bad}");
         assert!(!String::from_utf8_lossy(&bytes_of(r)).contains("TOP-SECRET"));
     }
@@ -467,7 +508,10 @@ fn browser_bins() -> Option<(PathBuf, PathBuf)> {
                  (or set TOONGAN_CHROMIUM / TOONGAN_CHROMEDRIVER)",
                 p.display()
             );
-            assert!(!required, "{msg} (required: CI=true or TOONGAN_REQUIRE_BROWSER=1)");
+            assert!(
+                !required,
+                "{msg} (required: CI=true or TOONGAN_REQUIRE_BROWSER=1)"
+            );
             eprintln!("SKIPPED the studio browser test: {msg}");
             return None;
         }
@@ -527,16 +571,30 @@ async fn shot(c: &fantoccini::Client, name: &str) {
 async fn cartoonize_in_browser(c: &fantoccini::Client, s: &TestServer, photo: &Path, tag: &str) {
     use fantoccini::Locator::Css;
     c.goto(&s.url("/#cartoonize")).await.expect("open page");
-    wait_for(c, "return document.querySelectorAll('#style-list input').length === 4", "the styles").await;
+    wait_for(
+        c,
+        "return document.querySelectorAll('#style-list input').length === 4",
+        "the styles",
+    )
+    .await;
     c.find(Css("#files"))
         .await
         .expect("file input")
         .send_keys(photo.to_str().expect("utf-8"))
         .await
         .expect("set file");
-    wait_for(c, "return document.querySelectorAll('#picked .thumb img').length === 1", "the picked photo").await;
+    wait_for(
+        c,
+        "return document.querySelectorAll('#picked .thumb img').length === 1",
+        "the picked photo",
+    )
+    .await;
     // Exactly two styles: Hayao (checked by default) and Shinkai.
-    for chip in c.find_all(Css("#style-list label.chip")).await.expect("chips") {
+    for chip in c
+        .find_all(Css("#style-list label.chip"))
+        .await
+        .expect("chips")
+    {
         let text = chip.text().await.expect("text");
         let input = chip.find(Css("input")).await.expect("input");
         let checked = input.prop("checked").await.expect("prop").as_deref() == Some("true");
@@ -549,7 +607,12 @@ async fn cartoonize_in_browser(c: &fantoccini::Client, s: &TestServer, photo: &P
         .await
         .expect("checked");
     assert_eq!(checked, json!("style=hayao style=shinkai"));
-    c.find(Css("#go")).await.expect("go").click().await.expect("click go");
+    c.find(Css("#go"))
+        .await
+        .expect("go")
+        .click()
+        .await
+        .expect("click go");
     wait_for(
         c,
         "return document.querySelectorAll('.card.done').length === 2 && [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)",
@@ -563,7 +626,12 @@ async fn cartoonize_in_browser(c: &fantoccini::Client, s: &TestServer, photo: &P
         .await
         .expect("slide");
     shot(c, &format!("studio-cartoonize-{tag}.png")).await;
-    c.find(Css("#zip")).await.expect("zip").click().await.expect("click zip");
+    c.find(Css("#zip"))
+        .await
+        .expect("zip")
+        .click()
+        .await
+        .expect("click zip");
     wait_for(c, "return !!window.studioLastZip", "the zip").await;
     let b64 = c
         .execute_async(

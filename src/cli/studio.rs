@@ -64,9 +64,10 @@ pub fn run(args: StudioArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
     let token = match &args.token {
-        Some(t) => Some(AdminToken::from_text(t).context(
-            "--token must be 12-256 characters of A-Z a-z 0-9 - _ . ~",
-        )?),
+        Some(t) => Some(
+            AdminToken::from_text(t)
+                .context("--token must be 12-256 characters of A-Z a-z 0-9 - _ . ~")?,
+        ),
         None if loopback => None,
         None => bail!(
             "--bind {} is reachable from other machines: give --token (12+ characters of A-Z a-z 0-9 - _ . ~), or bind 127.0.0.1",

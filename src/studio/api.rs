@@ -113,8 +113,7 @@ impl IntoResponse for ApiError {
 
 impl From<StudioError> for ApiError {
     fn from(e: StudioError) -> Self {
-        let status =
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             eprintln!("studio: {e}");
         }
@@ -125,12 +124,17 @@ impl From<StudioError> for ApiError {
 /// Builds the studio's router. Its temporary folder lives as long as the router.
 pub fn router(options: StudioOptions) -> Result<Router, StudioError> {
     let work_dir = match &options.temp_dir {
-        Some(d) => tempfile::Builder::new().prefix("toongan-studio-").tempdir_in(d),
+        Some(d) => tempfile::Builder::new()
+            .prefix("toongan-studio-")
+            .tempdir_in(d),
         None => tempfile::Builder::new().prefix("toongan-studio-").tempdir(),
     }
     .map_err(|e| {
         StudioError::io(
-            options.temp_dir.as_deref().unwrap_or(std::path::Path::new("$TMPDIR")),
+            options
+                .temp_dir
+                .as_deref()
+                .unwrap_or(std::path::Path::new("$TMPDIR")),
             e,
         )
     })?;
@@ -141,7 +145,11 @@ pub fn router(options: StudioOptions) -> Result<Router, StudioError> {
     }
     let state = Arc::new(AppState {
         catalogue: Catalogue::new(options.weights_dir.clone(), options.device),
-        queue: JobQueue::new(options.workers, options.max_waiting, options.request_timeout),
+        queue: JobQueue::new(
+            options.workers,
+            options.max_waiting,
+            options.request_timeout,
+        ),
         results: ResultStore::new(options.keep_results, options.keep_bytes),
         work_dir,
         options: options.clone(),
@@ -149,17 +157,32 @@ pub fn router(options: StudioOptions) -> Result<Router, StudioError> {
     let text = |body: &'static str, mime: &'static str| {
         move || async move {
             (
-                [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")],
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
                 body,
             )
         }
     };
     Ok(Router::new()
         .route("/", get(index))
-        .route("/assets/app.js", get(text(assets::APP_JS, "text/javascript; charset=utf-8")))
-        .route("/assets/runs.js", get(text(assets::RUNS_JS, "text/javascript; charset=utf-8")))
-        .route("/assets/chart.js", get(text(assets::CHART_JS, "text/javascript; charset=utf-8")))
-        .route("/assets/style.css", get(text(assets::STYLE_CSS, "text/css; charset=utf-8")))
+        .route(
+            "/assets/app.js",
+            get(text(assets::APP_JS, "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/assets/runs.js",
+            get(text(assets::RUNS_JS, "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/assets/chart.js",
+            get(text(assets::CHART_JS, "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/assets/style.css",
+            get(text(assets::STYLE_CSS, "text/css; charset=utf-8")),
+        )
         .route("/api/styles", get(styles))
         .route("/api/cartoonize", post(cartoonize))
         .route("/api/progress/{job}", get(progress))
@@ -228,7 +251,10 @@ async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Respons
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(
@@ -284,8 +310,8 @@ fn job_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let id = v.to_str().unwrap_or_default();
-    let ok = (8..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ok =
+        (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !ok {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
@@ -313,7 +339,9 @@ async fn cartoonize(
             if !state.catalogue.styles().contains(&style) {
                 return Err(ApiError(
                     StatusCode::NOT_FOUND,
-                    format!("style {s} has no weights on this machine: start the studio with --weights-dir"),
+                    format!(
+                        "style {s} has no weights on this machine: start the studio with --weights-dir"
+                    ),
                 ));
             }
             (ModelSource::Style(style), style.name().to_string())
@@ -326,7 +354,10 @@ async fn cartoonize(
                     format!("run {} has no generator yet (no checkpoint)", entry.name),
                 )
             })?;
-            (ModelSource::Trained(file), safe_name(&entry.name).trim_end_matches(".png").to_string())
+            (
+                ModelSource::Trained(file),
+                safe_name(&entry.name).trim_end_matches(".png").to_string(),
+            )
         }
         _ => {
             return Err(ApiError(
@@ -357,7 +388,11 @@ async fn cartoonize(
             )
         })
         .await?;
-    let stem = q.name.as_deref().map(safe_name).unwrap_or_else(|| "photo.png".into());
+    let stem = q
+        .name
+        .as_deref()
+        .map(safe_name)
+        .unwrap_or_else(|| "photo.png".into());
     let name = format!("{}_{tag}.png", stem.trim_end_matches(".png"));
     let id = state.results.put(&name, png.clone());
     Ok((
@@ -365,7 +400,10 @@ async fn cartoonize(
             (header::CONTENT_TYPE, "image/png".to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
             (header::HeaderName::from_static("x-toongan-result"), id),
-            (header::HeaderName::from_static("x-toongan-name"), safe_name(&name)),
+            (
+                header::HeaderName::from_static("x-toongan-name"),
+                safe_name(&name),
+            ),
         ],
         png,
     )
@@ -462,9 +500,11 @@ async fn run_detail(
 ) -> Result<Json<runs_index::RunDetail>, ApiError> {
     blocking(&state, move |st| {
         let all = scan(st);
-        let entry = all.iter().find(|r| r.id == id).cloned().ok_or_else(|| {
-            ApiError(StatusCode::NOT_FOUND, format!("no run with id {id:?}"))
-        })?;
+        let entry = all
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no run with id {id:?}")))?;
         Ok(Json(runs_index::detail(&entry, &all)))
     })
     .await
@@ -519,9 +559,8 @@ async fn run_image(
                 format!("{} has no image {:?}", entry.name, q.path),
             )
         })?;
-        let bytes = std::fs::read(&path).map_err(|_| {
-            ApiError(StatusCode::NOT_FOUND, format!("{} is gone", q.path))
-        })?;
+        let bytes = std::fs::read(&path)
+            .map_err(|_| ApiError(StatusCode::NOT_FOUND, format!("{} is gone", q.path)))?;
         Ok((
             [
                 (header::CONTENT_TYPE, "image/png"),

@@ -104,7 +104,12 @@ pub fn cartoonize_upload(
     })?;
     drop(input);
     let (w, h) = (img.width as usize, img.height as usize);
-    let plan = TilePlan::new(w.div_ceil(4) * 4, h.div_ceil(4) * 4, tiles.tile, tiles.overlap);
+    let plan = TilePlan::new(
+        w.div_ceil(4) * 4,
+        h.div_ceil(4) * 4,
+        tiles.tile,
+        tiles.overlap,
+    );
     progress.total.store(plan.len(), Ordering::Relaxed);
     let counting = Counting {
         inner: translator,

@@ -79,11 +79,8 @@ impl Catalogue {
         if let Some(t) = self.cached(source) {
             return Ok(t);
         }
-        let loaded: Arc<dyn Translator> = Arc::from(load_translator(
-            &self.registry,
-            source,
-            self.device,
-        )?);
+        let loaded: Arc<dyn Translator> =
+            Arc::from(load_translator(&self.registry, source, self.device)?);
         let mut cache = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_LOADED {
             cache.remove(0);
@@ -112,7 +109,9 @@ fn load_generator<B: Backend>(
     device: &B::Device,
 ) -> Result<TrainedGenerator<B>, StudioError> {
     Ok(match source {
-        ModelSource::Trained(path) => load_trained_generator::<B>(path, device).map_err(model_err)?,
+        ModelSource::Trained(path) => {
+            load_trained_generator::<B>(path, device).map_err(model_err)?
+        }
         ModelSource::Style(style) => {
             let dir = registry.locate(*style).map_err(model_err)?;
             TrainedGenerator::Cartoongan(
@@ -166,4 +165,3 @@ pub fn run_generator(run_dir: &Path) -> Option<PathBuf> {
         .ok()
         .filter(|p| p.is_file())
 }
-

@@ -305,7 +305,12 @@ mod tests {
         let t = &all[2];
         assert_eq!(images(t), ["samples/epoch-001_step-000000002.png"]);
         assert!(image_path(t, "samples/epoch-001_step-000000002.png").is_some());
-        for bad in ["secret.png", "../exp/report/grid.png", "samples/../secret.png", "config.toml"] {
+        for bad in [
+            "secret.png",
+            "../exp/report/grid.png",
+            "samples/../secret.png",
+            "config.toml",
+        ] {
             assert!(image_path(t, bad).is_none(), "{bad}");
         }
         let d = detail(&all[0], &all);
