@@ -6,9 +6,10 @@
 //!
 //! - [`kernels`]: pure slice kernels (GEMM, Winograd, im2col, strided loops, padding
 //!   geometry); imports nothing else of the crate. [`imageio`] (decoding, encoding, tiling),
-//!   [`report`] (tables, grids, plots) and [`survey`] (the human preference study's web app
-//!   and store) stand on their own too.
-//! - [`model`]: the networks, generic over the burn backend.
+//!   [`report`] (tables, grids, plots) and [`http`] (the hardened server under the web apps)
+//!   stand on their own too.
+//! - [`model`]: the networks, generic over the burn backend; [`survey`]: the human preference
+//!   study's web app and store (on imageio and http).
 //! - [`weights`]: reading and fetching weights and checkpoints; [`cartoonize`]: inference on
 //!   images and batches of files, through the [`cartoonize::Translator`] trait.
 //! - [`engine`] (the fast CPU inference generator, a `Translator` on kernels) and [`backend`]
@@ -17,6 +18,7 @@
 //!   models, the loop, checkpoints) and [`eval`] (FID and KID as pytorch-fid and
 //!   torch-fidelity compute them).
 //! - [`experiment`]: plans run end to end (train, cartoonize, score, report).
+//! - [`studio`]: the local web app (cartoonize in the browser, watch runs and experiments).
 
 pub mod backend;
 pub mod bench;
@@ -31,6 +33,8 @@ pub mod kernels;
 pub mod model;
 pub mod report;
 #[cfg(feature = "survey")]
+#[cfg(feature = "studio")]
+pub mod studio;
 pub mod survey;
 pub mod train;
 pub mod weights;

@@ -25,12 +25,13 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 # The library's top-level modules, bottom layer first: a module may import only modules of
 # earlier layers (src/lib.rs documents the same order). `cli` and `<main>` are the binary.
 LAYERS = [
-    ["kernels", "imageio", "report", "survey"],
-    ["model"],
+    ["kernels", "imageio", "report", "http"],
+    ["model", "survey"],
     ["weights", "cartoonize"],
     ["engine", "backend"],
     ["bench", "train", "eval"],
     ["experiment"],
+    ["studio"],
 ]
 
 # (importer prefix, forbidden prefixes): module paths as "a::b".

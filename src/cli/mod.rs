@@ -11,6 +11,8 @@ mod interrupt;
 mod kid;
 mod smooth;
 #[cfg(feature = "survey")]
+#[cfg(feature = "studio")]
+mod studio;
 mod survey;
 mod train;
 mod weights;
@@ -62,6 +64,9 @@ enum Command {
     Kid(kid::KidArgs),
     /// Edge-smooth cartoon images (CartoonGAN's blurred-edge negatives).
     Smooth(smooth::SmoothArgs),
+    /// A local web app: cartoonize photos in the browser, watch training runs and experiments.
+    #[cfg(feature = "studio")]
+    Studio(studio::StudioArgs),
     /// Run an experiment plan: train every variant and seed, cartoonize, score, report.
     Experiment(experiment::ExperimentArgs),
     /// List, verify and prefetch the published styles and pretrained networks.
@@ -96,5 +101,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Kid(args) => kid::run(args),
         Command::Smooth(args) => smooth::run(args),
         Command::Experiment(args) => experiment::run(args),
+        #[cfg(feature = "studio")]
+        Command::Studio(args) => studio::run(args),
     }
 }

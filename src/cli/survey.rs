@@ -173,7 +173,7 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
