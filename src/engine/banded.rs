@@ -28,10 +28,10 @@ use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
-use crate::kernels::conv_transpose::ConvTranspose;
 use super::cpu_generator::{ConvLayer, CpuGenerator, Stage};
 use super::instance_norm::{activate, mean_var};
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
+use crate::kernels::conv_transpose::ConvTranspose;
 use crate::model::{Activation, ChannelOrder};
 
 /// Floats kept near this count in the largest band buffer (64 MiB).

@@ -11,8 +11,10 @@ use super::checkpoint::{
     TrainState, checkpoint_folders, checkpoints_dir, read_state, verify_checkpoint,
 };
 use super::gan_model::GanModel;
-use super::trainer::CONFIG_FILE;
 use crate::weights::checkpoint::{GENERATOR_FILE, RUN_LATEST_FILE};
+
+/// File of the resolved config inside a run folder.
+pub const CONFIG_FILE: &str = "config.toml";
 
 /// Whether `run_dir` holds (part of) a training run: its config, its `latest` file, or
 /// checkpoints.

@@ -36,8 +36,7 @@ pub enum RunOutcome {
     },
 }
 
-/// File of the resolved config inside a run folder.
-pub const CONFIG_FILE: &str = "config.toml";
+pub use super::resume::CONFIG_FILE;
 
 /// Runs training for one run folder.
 pub struct Trainer<B: AutodiffBackend> {

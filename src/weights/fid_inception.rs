@@ -11,11 +11,7 @@ use super::WeightsError;
 use super::pretrained::PretrainedRegistry;
 use crate::model::{FidInception, FidInceptionConfig};
 
-/// File name of the published FID Inception weights.
-pub const FID_WEIGHTS_FILE: &str = "pt_inception-2015-12-05-6726825d.pth";
-
-/// Where pytorch-fid downloads them from (its `FID_WEIGHTS_URL`).
-pub const FID_WEIGHTS_URL: &str = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
+pub use super::pretrained::{FID_WEIGHTS_FILE, FID_WEIGHTS_URL};
 
 /// Environment variable naming the weights file when `--weights` is not given.
 pub const FID_WEIGHTS_ENV: &str = "TOONGAN_FID_WEIGHTS";

@@ -14,6 +14,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::WeightsError;
 use super::download::{Downloader, ExpectedHash, RetryPolicy, sha256_file};
 
+/// File name of the published FID Inception weights (pytorch-fid's).
+pub const FID_WEIGHTS_FILE: &str = "pt_inception-2015-12-05-6726825d.pth";
+
+/// Where pytorch-fid downloads them from (its `FID_WEIGHTS_URL`).
+pub const FID_WEIGHTS_URL: &str = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth";
+
+/// Environment variable naming a folder that holds `<style>/` weight folders (and, for the
+/// pretrained networks, their files).
+pub const WEIGHTS_DIR_ENV: &str = "TOONGAN_WEIGHTS_DIR";
+
 /// Environment variable that, set to anything but "" or "0", forbids every download.
 pub const OFFLINE_ENV: &str = "TOONGAN_OFFLINE";
 
@@ -126,8 +136,8 @@ fn builtin() -> Vec<PretrainedNet> {
         ),
         PretrainedNet {
             name: "fid_inception".into(),
-            file: super::fid_inception::FID_WEIGHTS_FILE.into(),
-            url: super::fid_inception::FID_WEIGHTS_URL.into(),
+            file: FID_WEIGHTS_FILE.into(),
+            url: FID_WEIGHTS_URL.into(),
             sha256: Some("6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2".into()),
             bytes: Some(95_628_359),
             purpose: "FID and KID (pytorch-fid's Inception, FID_WEIGHTS_URL)".into(),
@@ -176,7 +186,7 @@ impl Default for PretrainedRegistry {
     /// downloads go) and `$TOONGAN_WEIGHTS_DIR`; downloads unless [`offline`].
     fn default() -> Self {
         let cache = dirs::cache_dir().map(|d| d.join("toongan"));
-        let weights_dir = std::env::var_os(super::styles::WEIGHTS_DIR_ENV)
+        let weights_dir = std::env::var_os(WEIGHTS_DIR_ENV)
             .filter(|s| !s.is_empty())
             .map(PathBuf::from);
         Self {

@@ -15,8 +15,7 @@ pub const SOURCE_URL: &str = "https://raw.githubusercontent.com/mnicnc404/Cartoo
 /// `sha256sum` lines for every published file, `<hash>  <style>/<key>.npy`.
 const SHA256SUMS: &str = include_str!("cartoongan.sha256");
 
-/// Environment variable naming a folder that holds `<style>/` weight folders.
-pub const WEIGHTS_DIR_ENV: &str = "TOONGAN_WEIGHTS_DIR";
+pub use super::pretrained::WEIGHTS_DIR_ENV;
 
 /// One of the four published CartoonGAN styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
