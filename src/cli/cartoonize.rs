@@ -52,9 +52,10 @@ pub struct CartoonizeArgs {
     /// Skip inputs whose output file already exists (resume an interrupted batch).
     #[arg(long)]
     skip_existing: bool,
-    /// Where the generator runs: cpu, cuda or cuda:N (CUDA needs a build with
-    /// --features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Where the generator runs: cpu, cuda[:N], wgpu[:N] (any GPU), wgpu:cpu (software, for
+    /// tests) or auto (`toongan devices` lists them; CUDA and wgpu need a build with
+    /// --features cuda / wgpu).
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     device: DeviceChoice,
     /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).

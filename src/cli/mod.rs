@@ -3,6 +3,8 @@
 
 mod bench;
 mod cartoonize;
+mod device_arg;
+mod devices;
 mod eval_common;
 mod experiment;
 mod fid;
@@ -43,6 +45,8 @@ enum Command {
     Smooth(smooth::SmoothArgs),
     /// Run an experiment plan: train every variant and seed, cartoonize, score, report.
     Experiment(experiment::ExperimentArgs),
+    /// List the devices --device can name (CPU, CUDA, wgpu adapters) and what auto picks.
+    Devices(devices::DevicesArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -57,5 +61,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Kid(args) => kid::run(args),
         Command::Smooth(args) => smooth::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Devices(args) => devices::run(args),
     }
 }
