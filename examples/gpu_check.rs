@@ -4,10 +4,15 @@
 //! and of a full-size CartoonGAN training step (G + D + VGG19 conv4_4, Adam, 256², batch 8).
 //!
 //! ```sh
-//! cargo build --release --features cuda --example gpu_check
+//! cargo build --release --features cuda,wgpu --example gpu_check
 //! target/release/examples/gpu_check --device cuda --weights-dir ../shared/weights/cartoongan
-//! target/release/examples/gpu_check --device cpu --quick     # the CPU fallback: small sizes
+//! target/release/examples/gpu_check --device wgpu             # any GPU, through Vulkan/Metal
+//! target/release/examples/gpu_check --device cpu --quick      # the CPU fallback: small sizes
 //! ```
+//!
+//! Every row names the burn features the binary was built with (`plain`, `fusion`, `autotune`,
+//! `fusion+autotune`): build once without and once with `--features fusion,autotune` to
+//! measure what they give. Timings on a software adapter (`wgpu:cpu`) are not benchmarks.
 //!
 //! `bench/gpu/run.sh` runs it next to the same checks and timings in PyTorch. Prints a
 //! Markdown table and, with `--json FILE`, writes one JSON object per check and timing.
@@ -281,9 +286,22 @@ fn compare_steps(a: &StepResult, b: &StepResult) -> (f64, f64, String) {
     (loss_err, weight_err, worst)
 }
 
+/// The burn features this binary was built with, as the rows name them.
+fn burn_features() -> &'static str {
+    match (cfg!(feature = "fusion"), cfg!(feature = "autotune")) {
+        (false, false) => "plain",
+        (true, false) => "fusion",
+        (false, true) => "autotune",
+        (true, true) => "fusion+autotune",
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let o = Options::parse()?;
+    o.device.check()?;
     let dev = o.device.to_string();
+    let burn = burn_features();
+    eprintln!("device {dev}, burn {burn}");
     let mut rows: Vec<serde_json::Value> = Vec::new();
     let mut failed = false;
 
@@ -323,7 +341,7 @@ fn main() -> anyhow::Result<()> {
                 if ok { "ok" } else { "FAILED" }
             );
             rows.push(
-                json!({"check": "generator vs cpu", "device": dev, "image": format!("{w}x{h}"),
+                json!({"check": "generator vs cpu", "device": dev, "burn": burn, "image": format!("{w}x{h}"),
                 "max_levels": max, "values_over_1": over, "ok": ok}),
             );
         }
@@ -344,7 +362,7 @@ fn main() -> anyhow::Result<()> {
         if ok { "ok" } else { "FAILED" }
     );
     rows.push(
-        json!({"check": "train step vs cpu", "device": dev, "loss_rel": loss_err,
+        json!({"check": "train step vs cpu", "device": dev, "burn": burn, "loss_rel": loss_err,
         "weight_rel": weight_err, "worst": worst, "ok": ok}),
     );
 
@@ -355,7 +373,7 @@ fn main() -> anyhow::Result<()> {
         (vec![256, 1024], vec![1, 8], 256, 8)
     };
     let mut table = String::from(
-        "| device | work | batch | size | median s | images/s |\n|---|---|---:|---:|---:|---:|\n",
+        "| device | burn | work | batch | size | median s | images/s |\n|---|---|---|---:|---:|---:|---:|\n",
     );
     for &size in &sizes {
         for &batch in &batches {
@@ -366,11 +384,11 @@ fn main() -> anyhow::Result<()> {
                 runs: o.runs,
             })?;
             table += &format!(
-                "| {dev} | generator forward | {batch} | {size} | {s:.4} | {:.1} |\n",
+                "| {dev} | {burn} | generator forward | {batch} | {size} | {s:.4} | {:.1} |\n",
                 batch as f64 / s
             );
             rows.push(
-                json!({"timing": "generator forward", "device": dev, "batch": batch,
+                json!({"timing": "generator forward", "device": dev, "burn": burn, "batch": batch,
                 "size": size, "median_s": s}),
             );
         }
@@ -381,11 +399,11 @@ fn main() -> anyhow::Result<()> {
         runs: o.runs.min(5),
     })??;
     table += &format!(
-        "| {dev} | CartoonGAN train step | {train_batch} | {train_size} | {s:.4} | {:.1} |\n",
+        "| {dev} | {burn} | CartoonGAN train step | {train_batch} | {train_size} | {s:.4} | {:.1} |\n",
         train_batch as f64 / s
     );
     rows.push(
-        json!({"timing": "cartoongan train step", "device": dev, "batch": train_batch,
+        json!({"timing": "cartoongan train step", "device": dev, "burn": burn, "batch": train_batch,
         "size": train_size, "median_s": s}),
     );
     println!("{table}");

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The device check of issue 7, in one call: correctness of toongan on the GPU (published
-# generator on a real photo vs the CPU engine, within 1/255; a tiny CartoonGAN training step
-# vs the CPU step, within 1e-3) and timings side by side with PyTorch on the same card:
-# generator forward 256² and 1024², batch 1 and 8; CartoonGAN training step 256², batch 8.
+# The device check of issues 7 and 21, in one call: correctness of toongan on the GPU through
+# CUDA and through wgpu (Vulkan) (published generator on a real photo vs the CPU engine, within
+# 1/255; a tiny CartoonGAN training step vs the CPU step, within 1e-3) and timings side by side
+# with PyTorch on the same card: generator forward 256² and 1024², batch 1 and 8; CartoonGAN
+# training step 256², batch 8. With gpu_check-tuned (TUNED=1 prepare.sh), the same again with
+# burn's fusion + autotune.
 #
 # On the GPU machine (after bench/gpu/prepare.sh here):   bash bench/gpu/run.sh
 # CPU fallback, to test this script anywhere:             bash bench/gpu/run.sh --cpu
+#   (with a wgpu build it also runs wgpu:cpu, Mesa's software Vulkan: a correctness check
+#   only, its timings are not benchmarks)
 #
-# Results: $OUT (or ./gpu-results) gets toongan.jsonl, pytorch.jsonl, log.txt, and a
-# cartoonized photo from each device.
+# Results: $OUT (or ./gpu-results) gets toongan-<device>[-tuned].jsonl, pytorch.jsonl,
+# devices.txt, log.txt, and a cartoonized photo from each device.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 MODE=cuda
@@ -28,6 +32,9 @@ if [ "$MODE" = cuda ]; then
   chmod +x /tmp/toongan-bin/*
   BIN=/tmp/toongan-bin
   EXAMPLE=$BIN/gpu_check
+  # wgpu needs the Vulkan loader; the NVIDIA driver provides the ICD (when the container has
+  # the "graphics" driver capability).
+  [ -d .gpu/lib ] && export LD_LIBRARY_PATH=$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   # Widen the carried float16 weights back to float32 .npy files.
   WEIGHTS=/tmp/toongan-weights
   mkdir -p $WEIGHTS/shinkai
@@ -48,9 +55,25 @@ fi
 export TOONGAN_WEIGHTS_DIR=$WEIGHTS
 rc=0
 
-echo "== toongan: correctness and timings on $MODE"
-"$EXAMPLE" --device "$MODE" --photo "$PHOTO" --weights-dir "$WEIGHTS" $QUICK \
-  --json "$OUTDIR/toongan.jsonl" || rc=1
+echo "== devices"
+"$BIN/toongan" devices | tee "$OUTDIR/devices.txt"
+DEVICES="$MODE"
+if [ "$MODE" = cuda ]; then
+  # wgpu on the same card, when the machine exposes it through Vulkan.
+  grep -q '^wgpu:0 ' "$OUTDIR/devices.txt" && DEVICES="cuda wgpu:0" \
+    || echo "wgpu: no hardware Vulkan adapter here (see devices.txt): wgpu not measured"
+elif grep -q '^wgpu:cpu ' "$OUTDIR/devices.txt"; then
+  DEVICES="cpu wgpu:cpu"  # software Vulkan: checks the code path; its timings mean nothing
+fi
+for DEV in $DEVICES; do
+  for EX in "$EXAMPLE" "$EXAMPLE-tuned"; do
+    [ -x "$EX" ] || continue
+    TAG="$DEV${EX##*gpu_check}"
+    echo "== toongan ($(basename "$EX")): correctness and timings on $DEV"
+    "$EX" --device "$DEV" --photo "$PHOTO" --weights-dir "$WEIGHTS" $QUICK \
+      --json "$OUTDIR/toongan-${TAG//:/_}.jsonl" || rc=1
+  done
+done
 
 echo "== toongan cartoonize end to end on $MODE (burn) and on the CPU engine"
 # On the CPU fallback the "device" side is burn's model on the CPU, so the two sides differ.

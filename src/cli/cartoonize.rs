@@ -77,9 +77,10 @@ pub struct CartoonizeArgs {
     /// before any memory is allocated; larger images fail by name and the batch goes on.
     #[arg(long, default_value_t = toongan::imageio::limits::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
-    /// Where the generator runs: cpu, cuda or cuda:N (CUDA needs a build with
-    /// --features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Where the generator runs: cpu, cuda[:N], wgpu[:N] (any GPU), wgpu:cpu (software, for
+    /// tests) or auto (`toongan devices` lists them; CUDA and wgpu need a build with
+    /// --features cuda / wgpu).
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     device: DeviceChoice,
     /// H.264 quality of video outputs (constant rate factor, 0-51, lower is better).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]

@@ -25,8 +25,9 @@ pub struct InceptionArgs {
     /// Threads decoding images (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Where the network runs: cpu, cuda or cuda:N (CUDA needs a build with --features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Where the network runs: cpu, cuda[:N], wgpu[:N], wgpu:cpu or auto (`toongan devices`;
+    /// CUDA and wgpu need a build with --features cuda / wgpu).
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     pub device: DeviceChoice,
 }
 

@@ -29,9 +29,10 @@ pub struct ExperimentArgs {
     /// plan's eval.fid_weights and $TOONGAN_FID_WEIGHTS.
     #[arg(long)]
     fid_weights: Option<PathBuf>,
-    /// Where to train and score: cpu, cuda or cuda:N (CUDA needs a build with --features
-    /// cuda). Not part of the runs' configs: an experiment can resume on another device.
-    #[arg(long, default_value = "cpu")]
+    /// Where to train and score: cpu, cuda[:N], wgpu[:N], wgpu:cpu or auto (`toongan devices`;
+    /// CUDA and wgpu need a build with --features cuda / wgpu). Not part of the runs' configs:
+    /// an experiment can resume on another device.
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     device: DeviceChoice,
     /// Hide the per-run training progress bars.
     #[arg(long)]

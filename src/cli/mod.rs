@@ -4,6 +4,8 @@
 mod bench;
 mod cartoonize;
 mod cartoonize_media;
+mod device_arg;
+mod devices;
 mod eval_common;
 mod experiment;
 mod fid;
@@ -76,6 +78,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// List the devices --device can name (CPU, CUDA, wgpu adapters) and what auto picks.
+    Devices(devices::DevicesArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -103,5 +107,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Experiment(args) => experiment::run(args),
         #[cfg(feature = "studio")]
         Command::Studio(args) => studio::run(args),
+        Command::Devices(args) => devices::run(args),
     }
 }

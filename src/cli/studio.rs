@@ -25,8 +25,9 @@ pub struct StudioArgs {
     /// Folder holding <style>/ weight folders (the studio never downloads).
     #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
     weights_dir: Option<PathBuf>,
-    /// Where generators run: cpu, cuda or cuda:N (CUDA needs a build with --features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Where generators run: cpu, cuda[:N], wgpu[:N], wgpu:cpu or auto (`toongan devices`;
+    /// CUDA and wgpu need a build with --features cuda / wgpu).
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     device: DeviceChoice,
     /// Token every request must carry (at least 12 of A-Z a-z 0-9 - _ . ~); required when
     /// --bind is not loopback. Open the printed /?token=... link once.

@@ -59,9 +59,10 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Where to train: cpu, cuda or cuda:N (CUDA needs a build with --features cuda). Not
-    /// part of the run's config: a run can resume on another device.
-    #[arg(long, default_value = "cpu")]
+    /// Where to train: cpu, cuda[:N], wgpu[:N], wgpu:cpu or auto (`toongan devices`; CUDA and
+    /// wgpu need a build with --features cuda / wgpu). Not part of the run's config: a run can
+    /// resume on another device.
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
     device: DeviceChoice,
 }
 
