@@ -5,8 +5,10 @@ use std::str::FromStr;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
+pub mod device_list;
 pub mod fast_cpu;
 
+pub use device_list::{AutodiffDevicesTask, DeviceList};
 pub use fast_cpu::FastCpu;
 
 /// CPU backend used for inference, training and tests: Flex with toongan's convolutions.

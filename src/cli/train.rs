@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use toongan::backend::{AutodiffBackendTask, CpuAutodiff, DeviceChoice};
+use toongan::backend::{AutodiffBackendTask, AutodiffDevicesTask, CpuAutodiff, DeviceList};
 use toongan::train::data::{identity_smoothing, run_smoothing};
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 
@@ -58,10 +58,13 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Where to train: cpu, cuda or cuda:N (CUDA needs a build with --features cuda). Not
-    /// part of the run's config: a run can resume on another device.
+    /// Where to train: cpu, cuda or cuda:N (CUDA needs a build with --features cuda). Several,
+    /// comma-separated (cuda:0,cuda:1,...), train data-parallel: one replica per device, each
+    /// on an equal share of every batch, gradients averaged (batch norm stays per replica);
+    /// cpu,cpu runs two replicas on the CPU. Not part of the run's config: a run can resume on
+    /// another device or number of devices.
     #[arg(long, default_value = "cpu")]
-    device: DeviceChoice,
+    device: DeviceList,
 }
 
 fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
@@ -116,10 +119,14 @@ fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     args.device.check()?;
     let (config, run_dir) = resolve(&args)?;
-    let outcome = args.device.run_autodiff(TrainTask {
+    let task = TrainTask {
         config,
         run_dir: &run_dir,
-    })??;
+    };
+    let outcome = match args.device.single() {
+        Some(device) => device.run_autodiff(task)?,
+        None => args.device.run_autodiff(task)?,
+    }?;
     report(outcome, &run_dir)
 }
 
@@ -133,13 +140,29 @@ impl AutodiffBackendTask for TrainTask<'_> {
     type Output = anyhow::Result<RunOutcome>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        AutodiffDevicesTask::run::<B>(self, vec![device])
+    }
+}
+
+impl AutodiffDevicesTask for TrainTask<'_> {
+    type Output = anyhow::Result<RunOutcome>;
+
+    /// One device, or data-parallel over several.
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Self::Output {
         // Plain CycleGAN never looks at edge-smoothed cartoons: skip making them.
         let smoothing = if self.config.needs_edge_smoothing() {
             run_smoothing(&self.config.data, self.run_dir)
         } else {
             identity_smoothing()
         };
-        let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
+        let device = devices.first().cloned().unwrap_or_default();
+        let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing).with_devices(
+            if devices.len() > 1 {
+                devices
+            } else {
+                Vec::new()
+            },
+        );
         super::interrupt::stop_on_ctrl_c(trainer.stop.clone())?;
         Ok(trainer.run()?)
     }
