@@ -142,7 +142,7 @@ where
                 "data-parallel training needs two or more devices".into(),
             ));
         }
-        if batch % count != 0 {
+        if !batch.is_multiple_of(count) {
             return Err(TrainError::Model(format!(
                 "batch size {batch} does not split evenly over {count} devices: use a multiple \
                  of {count} (each replica takes batch/{count} images; unequal shares would \
@@ -259,7 +259,7 @@ where
     /// replica's loss is the mean over its share, so this is the whole batch's loss).
     fn train_step(&mut self, batch: &HostBatch, phase: Phase) -> Result<Losses, TrainError> {
         let count = self.replicas();
-        if batch.n % count != 0 {
+        if !batch.n.is_multiple_of(count) {
             return Err(TrainError::Model(format!(
                 "a batch of {} images does not split over {count} replicas",
                 batch.n
