@@ -5,11 +5,13 @@ use std::str::FromStr;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
+pub mod device_list;
 pub mod fast_cpu;
 pub mod inventory;
 mod quiet_wayland;
 pub mod wgpu_device;
 
+pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};
 pub use fast_cpu::FastCpu;
 pub use inventory::{AutoPick, Inventory, parse_device};
 pub use wgpu_device::WgpuAdapter;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use toongan::backend::{AutodiffBackendTask, CpuAutodiff, DeviceChoice};
+use toongan::backend::{AutodiffBackendTask, AutodiffDevicesTask, CpuAutodiff, DeviceList};
 use toongan::train::data::{identity_smoothing, run_smoothing};
 use toongan::train::{RunOutcome, TrainConfig, Trainer};
 
@@ -60,10 +60,13 @@ pub struct TrainArgs {
     #[arg(long)]
     quiet: bool,
     /// Where to train: cpu, cuda[:N], wgpu[:N], wgpu:cpu or auto (`toongan devices`; CUDA and
-    /// wgpu need a build with --features cuda / wgpu). Not part of the run's config: a run can
-    /// resume on another device.
-    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse)]
-    device: DeviceChoice,
+    /// wgpu need a build with --features cuda / wgpu). Several, comma-separated
+    /// (cuda:0,cuda:1,...), train data-parallel (a build with --features collective): one
+    /// replica per device, each on an equal share of every batch, gradients averaged (batch
+    /// norm stays per replica); cpu,cpu runs two replicas on the CPU. Not part of the run's
+    /// config: a run can resume on another device or number of devices.
+    #[arg(long, default_value = "cpu", value_parser = super::device_arg::parse_list)]
+    device: DeviceList,
 }
 
 fn resolve(args: &TrainArgs) -> anyhow::Result<(TrainConfig, PathBuf)> {
@@ -122,10 +125,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         // A new run never lands on an old one: that is what --resume is for.
         toongan::train::resume::refuse_existing_run(&run_dir)?;
     }
-    let outcome = args.device.run_autodiff(TrainTask {
+    let task = TrainTask {
         config,
         run_dir: &run_dir,
-    })??;
+    };
+    let outcome = match args.device.single() {
+        Some(device) => device.run_autodiff(task)?,
+        None => args.device.run_autodiff(task)?,
+    }?;
     report(outcome, &run_dir)
 }
 
@@ -140,13 +147,29 @@ impl AutodiffBackendTask for TrainTask<'_> {
     type Output = anyhow::Result<RunOutcome>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        AutodiffDevicesTask::run::<B>(self, vec![device])
+    }
+}
+
+impl AutodiffDevicesTask for TrainTask<'_> {
+    type Output = anyhow::Result<RunOutcome>;
+
+    /// One device, or data-parallel over several.
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Self::Output {
         // Plain CycleGAN never looks at edge-smoothed cartoons: skip making them.
         let smoothing = if self.config.needs_edge_smoothing() {
             run_smoothing(&self.config.data, self.run_dir)
         } else {
             identity_smoothing()
         };
-        let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing);
+        let device = devices.first().cloned().unwrap_or_default();
+        let trainer = Trainer::<B>::new(self.config, self.run_dir, device, smoothing).with_devices(
+            if devices.len() > 1 {
+                devices
+            } else {
+                Vec::new()
+            },
+        );
         super::interrupt::stop_on_interrupt(trainer.stop.clone())?;
         Ok(trainer.run()?)
     }

@@ -62,6 +62,9 @@ pub enum ExperimentError {
         /// The checkpoint written.
         checkpoint: PathBuf,
     },
+    /// Writing or submitting the Slurm jobs failed.
+    #[error("slurm: {0}")]
+    Slurm(String),
     /// A file of the experiment folder could not be read or written.
     #[error("{path}: {message}")]
     Io {

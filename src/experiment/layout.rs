@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 /// it is not trained again.
 pub const DONE_FILE: &str = "done";
 
+/// Marker written (atomically) into a run folder once its outputs are cartoonized and scored:
+/// what `--report` collects ([`super::markers::FinishedMarker`]).
+pub const FINISHED_FILE: &str = "finished.json";
+
 /// Scores of a run's outputs, cached next to them (`scores.json`).
 pub const SCORES_FILE: &str = "scores.json";
 
@@ -33,6 +37,25 @@ impl Layout {
             .join("runs")
             .join(variant)
             .join(format!("seed-{seed}"))
+    }
+
+    /// The lock a process holds while it trains, cartoonizes and scores a run
+    /// ([`super::run_lock`]): beside the run folder, so deleting a run keeps its lock.
+    pub fn run_lock(&self, variant: &str, seed: u64) -> PathBuf {
+        self.root
+            .join("runs")
+            .join(variant)
+            .join(format!("seed-{seed}.lock"))
+    }
+
+    /// The lock held while the shared inputs (test set, tiny training copies) are prepared.
+    pub fn prepare_lock(&self) -> PathBuf {
+        self.root.join("prepare.lock")
+    }
+
+    /// The Slurm job scripts of `--slurm` and their logs.
+    pub fn slurm(&self) -> PathBuf {
+        self.root.join("slurm")
     }
 
     /// The cartoonized test photos of a variant and seed.

@@ -28,6 +28,7 @@ pub fn write_report(
     photos: &[PathBuf],
     scorer: Option<ScorerInfo<'_>>,
     crop: usize,
+    missing: &[String],
     dir: &Path,
 ) -> Result<(), ExperimentError> {
     std::fs::create_dir_all(dir.join("curves")).map_err(|e| ExperimentError::io(dir, e))?;
@@ -48,7 +49,7 @@ pub fn write_report(
     write("results.csv", &table.to_csv())?;
     write(
         "results.md",
-        &results_markdown(plan, scale, runs, &table, photos.len(), scorer),
+        &results_markdown(plan, scale, runs, &table, photos.len(), scorer, missing),
     )?;
 
     let grid_path = dir.join("grid.png");
@@ -64,9 +65,30 @@ pub fn write_report(
     let summary = (!plan.metrics.is_empty()).then(|| table.to_markdown(4));
     write(
         "report.md",
-        &report_markdown(plan, plan_path, scale, runs, summary.as_deref(), &curves),
+        &report_markdown(
+            plan,
+            plan_path,
+            scale,
+            runs,
+            summary.as_deref(),
+            &curves,
+            missing,
+        ),
     )?;
     Ok(())
+}
+
+/// A warning naming the runs the report lacks (none: empty).
+fn missing_note(missing: &[String]) -> String {
+    if missing.is_empty() {
+        return String::new();
+    }
+    format!(
+        "**Incomplete: {} run(s) not finished when this report was written: {}.** Their \
+         variants' cells use the seeds that finished.\n\n",
+        missing.len(),
+        missing.join(", ")
+    )
 }
 
 fn scale_note(scale: Scale) -> &'static str {
@@ -86,10 +108,12 @@ fn results_markdown(
     table: &ResultTable,
     n_photos: usize,
     scorer: Option<ScorerInfo<'_>>,
+    missing: &[String],
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {}: results\n", plan.name);
     let _ = writeln!(s, "Scale: {}.\n", scale_note(scale));
+    s.push_str(&missing_note(missing));
     match scorer {
         None => {
             let _ = writeln!(s, "The plan asks for no metrics (`metrics = []`).\n");
@@ -211,6 +235,7 @@ fn report_markdown(
     runs: &[RunRecord],
     table: Option<&str>,
     curves: &[String],
+    missing: &[String],
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", plan.name);
@@ -231,6 +256,7 @@ fn report_markdown(
         seeds.join(", ")
     );
     let _ = writeln!(s, "## Results\n");
+    s.push_str(&missing_note(missing));
     if let Some(t) = table {
         let _ = writeln!(s, "Mean ± 95% CI over seeds (lower is better):\n\n{t}");
     }

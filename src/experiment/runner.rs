@@ -1,6 +1,12 @@
 //! `toongan experiment`: every variant × seed of a plan trained with the shared
 //! [`Trainer`] (finished runs reused, unfinished ones resumed), the test photos cartoonized
-//! by each, scored, and the report written.
+//! by each, scored, and the report written. [`Mode`] narrows that to one shard of the runs
+//! (several processes, e.g. a Slurm job array, share a plan) or to the report alone.
+//!
+//! The steps: resolve every run ([`plan_runs`]), prepare the shared inputs under a lock
+//! ([`prepare_inputs`]), then for each run of this process, under that run's lock
+//! ([`super::run_lock`]), train, cartoonize and score it ([`execute_run`]), and write the
+//! report ([`super::collect`] for `--report`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,10 +17,13 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use super::cartoonize_run::cartoonize_test_photos;
-use super::layout::{DONE_FILE, Layout, SCORES_FILE};
+use super::layout::{DONE_FILE, FINISHED_FILE, Layout, SCORES_FILE};
+use super::markers::{DoneMarker, FinishedMarker, ScorerNote, read_marker, write_marker};
 use super::report_writer::write_report;
 use super::resolve::resolve_config;
+use super::run_lock::RunLock;
 use super::scoring::{RunScores, Scorer};
+use super::shard::Shard;
 use super::test_set::prepare_test_images;
 use super::{ExperimentError, ExperimentPlan, Scale};
 use crate::eval::KidOptions;
@@ -35,6 +44,20 @@ pub struct RunnerOptions {
     pub progress_bars: bool,
     /// Set to stop after the current training step (with a checkpoint); Ctrl-C sets it.
     pub stop: Arc<AtomicBool>,
+    /// Every run and the report, one shard of the runs, or the report alone.
+    pub mode: Mode,
+}
+
+/// What one invocation does with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Every run, then the report.
+    #[default]
+    All,
+    /// Only this shard's runs (`--shard K/N`); no report.
+    Shard(Shard),
+    /// Nothing trained: the report of the runs finished so far (`--report`).
+    Report,
 }
 
 impl RunnerOptions {
@@ -46,6 +69,7 @@ impl RunnerOptions {
             fid_weights: None,
             progress_bars: false,
             stop: Arc::new(AtomicBool::new(false)),
+            mode: Mode::All,
         }
     }
 }
@@ -86,27 +110,41 @@ pub struct RunRecord {
 /// The outcome of [`run_experiment`].
 #[derive(Debug, Clone)]
 pub struct ExperimentSummary {
-    /// Every run, in plan order (variant, then seed).
+    /// The runs this invocation handled (or, for [`Mode::Report`], found finished), in plan
+    /// order (variant, then seed).
     pub runs: Vec<RunRecord>,
-    /// The report folder.
-    pub report_dir: PathBuf,
+    /// The report folder, when a report was written (not by a shard).
+    pub report_dir: Option<PathBuf>,
     /// The Inception used for the metrics, if any.
     pub inception: Option<String>,
-}
-
-/// Contents of a run's [`DONE_FILE`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct DoneMarker {
-    steps: usize,
-    checkpoint: PathBuf,
-    train_seconds: f64,
+    /// Runs of this invocation held by another process (`variant/seed held by ...`): not
+    /// touched.
+    pub busy: Vec<String>,
+    /// Runs of the plan not finished yet (`variant/seed`), for [`Mode::Report`].
+    pub missing: Vec<String>,
 }
 
 /// A plan resolved into runs, ready to execute.
-struct PlannedRun {
-    variant: String,
-    seed: u64,
-    config: TrainConfig,
+pub(super) struct PlannedRun {
+    pub(super) variant: String,
+    pub(super) seed: u64,
+    pub(super) config: TrainConfig,
+}
+
+impl PlannedRun {
+    /// `variant/seed`, as `--list` prints it.
+    pub(super) fn name(&self) -> String {
+        format!("{}/{}", self.variant, self.seed)
+    }
+}
+
+/// The runs of a plan at `scale`, as `variant/seed`, in plan order (the numbering of
+/// `--shard`): every run is resolved, so a bad plan fails here too.
+pub fn list_runs(plan_path: &Path, scale: Scale) -> Result<Vec<String>, ExperimentError> {
+    let plan = ExperimentPlan::load(plan_path)?;
+    let options = RunnerOptions::new(Path::new("."), scale);
+    let runs = plan_runs(&plan, plan_path, &options, &Layout::new(Path::new(".")))?;
+    Ok(runs.iter().map(PlannedRun::name).collect())
 }
 
 /// Runs the plan at `plan_path`; `log` receives one line per step of progress.
@@ -123,73 +161,39 @@ where
     let plan = ExperimentPlan::load(&plan_path)?;
     let out = std::path::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
     let layout = Layout::new(&out);
-    check_data(&plan, &plan_path)?;
     let mut runs = plan_runs(&plan, &plan_path, options, &layout)?;
-    if let (Some(limit), Some(first)) = (options.scale.train_limit(), runs.first()) {
-        // Small square copies at the load size, made once, read by every tiny run.
-        let size = first.config.data.load_size as u32;
-        let dir = layout.tiny_train();
-        let mut warn = |m: String| log(&format!("warning: {m}"));
-        let photos = dir.join("photos");
-        let cartoons = dir.join("cartoons");
-        prepare_test_images(
-            &plan.data.train_photos,
-            &photos,
-            size,
-            Some(limit),
-            &mut warn,
-        )?;
-        prepare_test_images(
-            &plan.data.train_cartoons,
-            &cartoons,
-            size,
-            Some(limit),
-            &mut warn,
-        )?;
-        for run in &mut runs {
-            run.config.data.photos = photos.clone();
-            run.config.data.cartoons = cartoons.clone();
-        }
+    if options.scale.train_limit().is_some() {
+        use_tiny_train(&mut runs, &layout);
     }
-    let crop = runs.first().map_or(256, |r| r.config.data.crop_size);
-    if let Some(r) = runs.iter().find(|r| r.config.data.crop_size != crop) {
-        return Err(ExperimentError::Field {
-            plan: plan_path.clone(),
-            field: format!("variant '{}' data.crop_size", r.variant),
-            message: format!(
-                "{} differs from the first variant's {crop}: every variant must cartoonize \
-                 the test photos at the same size to be compared",
-                r.config.data.crop_size
-            ),
-        });
+    let crop = common_crop(&runs, &plan_path)?;
+    if options.mode == Mode::Report {
+        return super::collect::report_finished(
+            &plan,
+            &plan_path,
+            options.scale,
+            &runs,
+            crop,
+            &layout,
+            log,
+        );
     }
-
-    let (photo_limit, cartoon_limit) = options.scale.test_limits();
-    let mut warn = |m: String| log(&format!("warning: {m}"));
-    let photos = prepare_test_images(
-        &plan.data.test_photos,
-        &layout.test_photos(),
-        crop as u32,
-        photo_limit,
-        &mut warn,
-    )?;
-    if photos.is_empty() {
-        return Err(ExperimentError::Field {
-            plan: plan_path.clone(),
-            field: "data.test_photos".into(),
-            message: format!("no readable image in {}", plan.data.test_photos.display()),
-        });
-    }
-    let scorer = if plan.metrics.is_empty() {
+    check_data(&plan, &plan_path)?;
+    let photos = {
+        // Several shards may start at once: one prepares, the others wait and reuse.
+        let _lock = RunLock::acquire(&layout.prepare_lock())?;
+        prepare_inputs(&plan, &plan_path, options, &layout, &runs, crop, log)?
+    };
+    let mine: Vec<(usize, PlannedRun)> = runs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| match options.mode {
+            Mode::Shard(shard) => shard.contains(*i),
+            _ => true,
+        })
+        .collect();
+    let scorer = if plan.metrics.is_empty() || mine.is_empty() {
         None
     } else {
-        prepare_test_images(
-            &plan.data.test_cartoons,
-            &layout.test_cartoons(),
-            crop as u32,
-            cartoon_limit,
-            &mut warn,
-        )?;
         let weights = options
             .fid_weights
             .clone()
@@ -221,12 +225,21 @@ where
         Some(scorer)
     };
 
-    let total = runs.len();
-    let mut records = Vec::with_capacity(total);
-    for (i, run) in runs.into_iter().enumerate() {
+    let total = plan.variants.len() * options.scale.seeds(&plan.seeds).len();
+    let mut records = Vec::with_capacity(mine.len());
+    let mut busy = Vec::new();
+    for (i, run) in &mine {
         let tag = format!("[{}/{total}] {} seed {}", i + 1, run.variant, run.seed);
+        let _lock = match RunLock::try_acquire(&layout.run_lock(&run.variant, run.seed))? {
+            Ok(lock) => lock,
+            Err(holder) => {
+                log(&format!("{tag}: held by {holder}; not touched"));
+                busy.push(format!("{} held by {holder}", run.name()));
+                continue;
+            }
+        };
         let record = execute_run::<B>(
-            &run,
+            run,
             &layout,
             &plan_path,
             &photos,
@@ -238,28 +251,114 @@ where
         )?;
         records.push(record);
     }
-    let report_dir = layout.report();
-    write_report(
-        &plan,
-        &plan_path,
-        options.scale,
-        &records,
-        &photos,
-        scorer
-            .as_ref()
-            .map(|s| (s.label.as_str(), s.reference_images().len(), s.random)),
-        crop,
-        &report_dir,
-    )?;
-    log(&format!(
-        "report: {}",
-        report_dir.join("report.md").display()
-    ));
+    let report_dir = if options.mode == Mode::All {
+        let report_dir = layout.report();
+        let missing: Vec<String> = busy.clone();
+        write_report(
+            &plan,
+            &plan_path,
+            options.scale,
+            &records,
+            &photos,
+            scorer
+                .as_ref()
+                .map(|s| (s.label.as_str(), s.reference_images().len(), s.random)),
+            crop,
+            &missing,
+            &report_dir,
+        )?;
+        log(&format!(
+            "report: {}",
+            report_dir.join("report.md").display()
+        ));
+        Some(report_dir)
+    } else {
+        None
+    };
     Ok(ExperimentSummary {
         runs: records,
         report_dir,
         inception: scorer.map(|s| s.label),
+        busy,
+        missing: Vec::new(),
     })
+}
+
+/// At tiny scale every run trains on the small copies in `<out>/tiny-train/`.
+fn use_tiny_train(runs: &mut [PlannedRun], layout: &Layout) {
+    let dir = layout.tiny_train();
+    for run in runs {
+        run.config.data.photos = dir.join("photos");
+        run.config.data.cartoons = dir.join("cartoons");
+    }
+}
+
+/// The crop size every variant shares (their outputs are compared at one size).
+fn common_crop(runs: &[PlannedRun], plan_path: &Path) -> Result<usize, ExperimentError> {
+    let crop = runs.first().map_or(256, |r| r.config.data.crop_size);
+    if let Some(r) = runs.iter().find(|r| r.config.data.crop_size != crop) {
+        return Err(ExperimentError::Field {
+            plan: plan_path.to_path_buf(),
+            field: format!("variant '{}' data.crop_size", r.variant),
+            message: format!(
+                "{} differs from the first variant's {crop}: every variant must cartoonize \
+                 the test photos at the same size to be compared",
+                r.config.data.crop_size
+            ),
+        });
+    }
+    Ok(crop)
+}
+
+/// Prepares what every run shares: the tiny training copies (`--scale tiny`), the test photos
+/// and, when the plan has metrics, the test cartoons. Returns the prepared test photos.
+/// Called under the experiment's prepare lock.
+fn prepare_inputs(
+    plan: &ExperimentPlan,
+    plan_path: &Path,
+    options: &RunnerOptions,
+    layout: &Layout,
+    runs: &[PlannedRun],
+    crop: usize,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<PathBuf>, ExperimentError> {
+    let mut warn = |m: String| log(&format!("warning: {m}"));
+    if let (Some(limit), Some(first)) = (options.scale.train_limit(), runs.first()) {
+        // Small square copies at the load size, made once, read by every tiny run.
+        let size = first.config.data.load_size as u32;
+        let dir = layout.tiny_train();
+        for (source, dest) in [
+            (&plan.data.train_photos, dir.join("photos")),
+            (&plan.data.train_cartoons, dir.join("cartoons")),
+        ] {
+            prepare_test_images(source, &dest, size, Some(limit), &mut warn)?;
+        }
+    }
+    let (photo_limit, cartoon_limit) = options.scale.test_limits();
+    let photos = prepare_test_images(
+        &plan.data.test_photos,
+        &layout.test_photos(),
+        crop as u32,
+        photo_limit,
+        &mut warn,
+    )?;
+    if photos.is_empty() {
+        return Err(ExperimentError::Field {
+            plan: plan_path.to_path_buf(),
+            field: "data.test_photos".into(),
+            message: format!("no readable image in {}", plan.data.test_photos.display()),
+        });
+    }
+    if !plan.metrics.is_empty() {
+        prepare_test_images(
+            &plan.data.test_cartoons,
+            &layout.test_cartoons(),
+            crop as u32,
+            cartoon_limit,
+            &mut warn,
+        )?;
+    }
+    Ok(photos)
 }
 
 /// Every data folder must exist before anything trains.
@@ -336,7 +435,7 @@ where
         run: run_dir.clone(),
         source,
     };
-    let (status, marker) = if let Some(marker) = read_done(&done_path) {
+    let (status, marker) = if let Some(marker) = read_marker::<DoneMarker>(&done_path) {
         check_same_config(run, &run_dir, plan_path)?;
         log(&format!(
             "{tag}: finished earlier ({} steps), reusing {}",
@@ -356,6 +455,11 @@ where
             run_dir.display(),
             run.config.train.epochs
         ));
+        // Whatever an earlier session cartoonized and scored is out of date from here on.
+        let finished = run_dir.join(FINISHED_FILE);
+        if finished.exists() {
+            std::fs::remove_file(&finished).map_err(|e| ExperimentError::io(&finished, e))?;
+        }
         let start = Instant::now();
         let smoothing = run_smoothing(&run.config.data, &run_dir);
         let mut trainer =
@@ -372,9 +476,7 @@ where
             checkpoint,
             train_seconds: start.elapsed().as_secs_f64(),
         };
-        let text = serde_json::to_string_pretty(&marker).unwrap_or_default();
-        crate::imageio::atomic_write(&done_path, text.as_bytes())
-            .map_err(|e| ExperimentError::io(&done_path, e))?;
+        write_marker(&done_path, &marker)?;
         log(&format!(
             "{tag}: trained {steps} steps in {:.1} s",
             marker.train_seconds
@@ -413,6 +515,17 @@ where
             log,
         )?),
     };
+    let finished = FinishedMarker {
+        steps: marker.steps,
+        train_seconds: marker.train_seconds,
+        scores: scores.clone(),
+        scorer: scorer.map(|s| ScorerNote {
+            label: s.label.clone(),
+            reference_images: s.reference_images().len(),
+            random: s.random,
+        }),
+    };
+    write_marker(&run_dir.join(FINISHED_FILE), &finished)?;
     Ok(RunRecord {
         variant: run.variant.clone(),
         seed: run.seed,
@@ -453,12 +566,8 @@ fn score_run<B: burn::tensor::backend::Backend>(
     Ok(scores)
 }
 
-fn read_done(path: &Path) -> Option<DoneMarker> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
 /// A finished run is reused only if it was trained with the config the plan gives now.
-fn check_same_config(
+pub(super) fn check_same_config(
     run: &PlannedRun,
     run_dir: &Path,
     plan_path: &Path,

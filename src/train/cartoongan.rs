@@ -23,6 +23,7 @@ use super::content_loss::{ContentLoss, ContentLossConfig};
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
 use super::gan_model::{GanModel, Losses, Phase, seeded_init};
+use super::grad_sync::GradSync;
 use crate::model::{
     ChannelOrder, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NormKind,
 };
@@ -72,6 +73,8 @@ pub struct CartoonGan<B: AutodiffBackend> {
     opt_d: Opt<Discriminator<B>, B>,
     lr: f64,
     device: B::Device,
+    /// Set on a data-parallel replica: gradients are averaged with the other replicas'.
+    sync: Option<GradSync>,
 }
 
 fn rec_err(path: &Path, e: impl ToString) -> TrainError {
@@ -106,6 +109,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
             opt_d: adam.init(),
             lr: schedule.lr,
             device: device.clone(),
+            sync: None,
         })
     }
 
@@ -130,6 +134,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
             let content = self.content.forward(photos, generated);
             let value = scalar(&content);
             let grads = GradientsParams::from_grads(content.backward(), &self.g);
+            let grads = GradSync::mean(self.sync, grads, &self.g);
             self.g = self.opt_g.step(self.lr, self.g.clone(), grads);
             return vec![("content".into(), value)];
         }
@@ -141,6 +146,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
         let d_loss = d_real + d_edge + d_fake;
         let d_value = scalar(&d_loss);
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.d);
+        let grads = GradSync::mean(self.sync, grads, &self.d);
         self.d = self.opt_d.step(self.lr, self.d.clone(), grads);
         // Generator: fool the updated discriminator, keep the photo's content.
         let g_adv = l.loss(self.d.forward(generated.clone()), 1.0);
@@ -149,6 +155,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
         let g_loss = g_adv + content;
         let g_value = scalar(&g_loss);
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.g);
+        let grads = GradSync::mean(self.sync, grads, &self.g);
         self.g = self.opt_g.step(self.lr, self.g.clone(), grads);
         vec![
             ("d_loss".into(), d_value),
@@ -221,6 +228,11 @@ impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
         let od = Recorder::<B>::load(&rec, p("optim_d"), &self.device)
             .map_err(|e| rec_err(&p("optim_d"), e))?;
         self.opt_d = self.opt_d.clone().load_record(od);
+        Ok(())
+    }
+
+    fn set_grad_sync(&mut self, sync: GradSync) -> Result<(), TrainError> {
+        self.sync = Some(sync);
         Ok(())
     }
 

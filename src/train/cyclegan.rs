@@ -29,6 +29,7 @@ use super::config::ScheduleConfig;
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
 use super::gan_model::{GanModel, Losses, Phase, seeded_init};
+use super::grad_sync::GradSync;
 use super::image_pool::ImagePool;
 use crate::model::{PatchGan, PatchGanConfig, ResnetGenerator, ResnetGeneratorConfig};
 
@@ -140,6 +141,8 @@ pub struct CycleGan<B: AutodiffBackend> {
     lr: f64,
     epochs: usize,
     device: B::Device,
+    /// Set on a data-parallel replica: gradients are averaged with the other replicas'.
+    sync: Option<GradSync>,
 }
 
 fn rec_err(path: &Path, e: impl ToString) -> TrainError {
@@ -193,6 +196,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
             lr: schedule.lr,
             epochs: schedule.epochs,
             device: device.clone(),
+            sync: None,
         })
     }
 
@@ -258,6 +262,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
         if phase == Phase::Init {
             let value = scalar(&g_loss);
             let grads = GradientsParams::from_grads(g_loss.backward(), &self.g);
+            let grads = GradSync::mean(self.sync, grads, &self.g);
             self.g = self.opt_g.step(lr, self.g.clone(), grads);
             return vec![
                 ("cycle_a".into(), cycle_a),
@@ -275,6 +280,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
         let g_loss = g_loss + g_a + g_b;
         let g_value = scalar(&g_loss);
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.g);
+        let grads = GradSync::mean(self.sync, grads, &self.g);
         self.g = self.opt_g.step(lr, self.g.clone(), grads);
         // Discriminators, on the fakes made before the generator step, through the pools.
         let mut pool = std::mem::replace(&mut self.fake_cartoon_pool, ImagePool::new(0, 0));
@@ -294,6 +300,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
         .mul_scalar(0.5);
         let (d_a_value, d_b_value) = (scalar(&d_a), scalar(&d_b));
         let grads = GradientsParams::from_grads((d_a + d_b).backward(), &self.d);
+        let grads = GradSync::mean(self.sync, grads, &self.d);
         self.d = self.opt_d.step(lr, self.d.clone(), grads);
         vec![
             ("d_a".into(), d_a_value),
@@ -376,6 +383,11 @@ impl<B: AutodiffBackend> GanModel<B> for CycleGan<B> {
         self.opt_d = self.opt_d.clone().load_record(od);
         self.fake_cartoon_pool = ImagePool::load(&p(POOL_FAKE_CARTOONS))?;
         self.fake_photo_pool = ImagePool::load(&p(POOL_FAKE_PHOTOS))?;
+        Ok(())
+    }
+
+    fn set_grad_sync(&mut self, sync: GradSync) -> Result<(), TrainError> {
+        self.sync = Some(sync);
         Ok(())
     }
 

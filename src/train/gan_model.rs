@@ -43,6 +43,16 @@ pub trait GanModel<B: AutodiffBackend> {
 
     /// Writes the photo→cartoon generator as a file `toongan cartoonize --model` reads.
     fn save_generator(&self, path: &Path) -> Result<(), TrainError>;
+
+    /// Makes this model one data-parallel replica: from now on it averages its gradients
+    /// with the other replicas' before each optimizer step ([`super::grad_sync`]).
+    fn set_grad_sync(&mut self, sync: super::grad_sync::GradSync) -> Result<(), TrainError> {
+        let _ = sync;
+        Err(TrainError::Model(format!(
+            "{} cannot train data-parallel (on several devices) yet",
+            self.name()
+        )))
+    }
 }
 
 /// Runs `init` right after seeding the backend's random generator with `seed`, holding a

@@ -7,10 +7,13 @@ pub mod config;
 pub mod content_loss;
 pub mod cyclegan;
 pub mod data;
+#[cfg(feature = "collective")]
+pub mod data_parallel;
 pub mod edge_smoothing;
 pub mod error;
 pub mod gan_loss;
 pub mod gan_model;
+pub mod grad_sync;
 pub mod image_pool;
 pub mod metrics;
 pub mod plot;

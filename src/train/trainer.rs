@@ -50,6 +50,9 @@ pub struct Trainer<B: AutodiffBackend> {
     pub stop: Arc<AtomicBool>,
     /// Edge smoothing of resized cartoons.
     pub smooth: Arc<SmoothFn>,
+    /// With two or more: train data-parallel, one replica per device
+    /// ([`super::data_parallel`]); `device` is then unused. Empty: one device.
+    pub devices: Vec<B::Device>,
 }
 
 impl<B: AutodiffBackend> Trainer<B>
@@ -70,7 +73,14 @@ where
             device,
             stop: Arc::new(AtomicBool::new(false)),
             smooth,
+            devices: Vec::new(),
         }
+    }
+
+    /// Trains data-parallel on `devices` when there are two or more.
+    pub fn with_devices(mut self, devices: Vec<B::Device>) -> Self {
+        self.devices = devices;
+        self
     }
 
     /// Reads the config a run folder saved (for `--resume`).
@@ -93,7 +103,25 @@ where
             self.smooth.clone(),
         )?);
         let steps = dataset.steps_per_epoch(cfg.train.max_steps_per_epoch);
-        let mut model = build_model::<B>(cfg, &self.device)?;
+        let mut model: Box<dyn GanModel<B>> = if self.devices.len() > 1 {
+            #[cfg(feature = "collective")]
+            {
+                Box::new(super::data_parallel::DataParallel::<B>::new(
+                    cfg,
+                    &self.devices,
+                )?)
+            }
+            #[cfg(not(feature = "collective"))]
+            {
+                return Err(TrainError::Model(
+                    "training on several devices needs a build with the collective feature: \
+                     cargo build --release --features collective"
+                        .into(),
+                ));
+            }
+        } else {
+            build_model::<B>(cfg, &self.device)?
+        };
         let log = MetricsLog::new(&self.run_dir);
         let mut state = TrainState {
             epoch: 0,

@@ -1,0 +1,217 @@
+//! Data-parallel training on the CPU (burn-collective's all-reduce between replica threads, as
+//! burn-collective's own tests run its peers): two replicas with 4 images each take the same
+//! steps as one model with the 8 images, for the instance-norm CartoonGAN, whose normalization
+//! is per sample. And `toongan train --device cpu:0,cpu:1` writes a checkpoint that resumes on
+//! one device. Needs `--features collective`.
+
+#![cfg(feature = "collective")]
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+use toongan::backend::CpuAutodiff;
+use toongan::train::TrainConfig;
+use toongan::train::cartoongan::CartoonGan;
+use toongan::train::data::HostBatch;
+use toongan::train::data_parallel::DataParallel;
+use toongan::train::gan_model::{GanModel, Phase, build_model};
+
+mod common;
+
+const STEPS: usize = 10;
+const INIT_STEPS: usize = 3;
+
+fn config(batch: usize) -> TrainConfig {
+    let mut c = TrainConfig::new();
+    c.apply_preset("tiny").unwrap();
+    c.apply_preset("instance_norm").unwrap();
+    c.train.batch_size = batch;
+    c.train.seed = 7;
+    c
+}
+
+/// Deterministic batches of `n` images in [-1, 1] (a 64-bit LCG, so no RNG crate decides).
+fn batches(n: usize, size: usize) -> Vec<HostBatch> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    let len = n * 3 * size * size;
+    (0..STEPS)
+        .map(|step| HostBatch {
+            photos: (0..len).map(|_| next()).collect(),
+            cartoons: (0..len).map(|_| next()).collect(),
+            smoothed: (0..len).map(|_| next()).collect(),
+            n,
+            size,
+            epoch: 0,
+            step_in_epoch: step,
+        })
+        .collect()
+}
+
+fn train(model: &mut dyn GanModel<CpuAutodiff>, batches: &[HostBatch]) {
+    for (i, batch) in batches.iter().enumerate() {
+        let phase = if i < INIT_STEPS {
+            Phase::Init
+        } else {
+            Phase::Adversarial
+        };
+        let losses = model.train_step(batch, phase).unwrap();
+        assert!(losses.iter().all(|(_, v)| v.is_finite()), "{losses:?}");
+    }
+}
+
+/// Every float parameter of a module, in visiting order.
+struct Collect(Vec<f32>);
+
+impl<B: Backend> ModuleVisitor<B> for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0
+            .extend(param.val().into_data().to_vec::<f32>().unwrap());
+    }
+}
+
+/// The generator's and discriminator's weights of a saved model state.
+fn weights(dir: &Path, config: &TrainConfig) -> Vec<f32> {
+    let mut model =
+        CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &Default::default())
+            .unwrap();
+    model.load_state(dir).unwrap();
+    let mut all = Collect(Vec::new());
+    model.g.visit(&mut all);
+    model.d.visit(&mut all);
+    all.0
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn two_replicas_of_batch_4_equal_one_model_of_batch_8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = config(8);
+    let data = batches(8, full.data.crop_size);
+    let device = Default::default();
+
+    let mut one = build_model::<CpuAutodiff>(&full, &device).unwrap();
+    let before = tmp.path().join("before");
+    std::fs::create_dir_all(&before).unwrap();
+    one.save_state(&before).unwrap();
+    train(one.as_mut(), &data);
+    let one_dir = tmp.path().join("one");
+    std::fs::create_dir_all(&one_dir).unwrap();
+    one.save_state(&one_dir).unwrap();
+
+    let mut two = DataParallel::<CpuAutodiff>::new(&full, &[device, device]).unwrap();
+    assert_eq!(two.replicas(), 2);
+    train(&mut two, &data);
+    let two_dir = tmp.path().join("two");
+    std::fs::create_dir_all(&two_dir).unwrap();
+    two.save_state(&two_dir).unwrap();
+    drop(two);
+
+    let (w_before, w_one, w_two) = (
+        weights(&before, &full),
+        weights(&one_dir, &full),
+        weights(&two_dir, &full),
+    );
+    let moved = max_diff(&w_before, &w_one);
+    let diff = max_diff(&w_one, &w_two);
+    eprintln!("10 steps moved the weights by up to {moved:.3e}; 2x4 vs 1x8 differ by {diff:.3e}");
+    assert!(moved > 1e-3, "training did not move the weights ({moved})");
+    assert!(diff <= 1e-5, "two replicas differ from one model by {diff}");
+
+    // Without the all-reduce the first replica would have trained on its 4 images alone:
+    // that model is far from the batch-8 one, so the tolerance above does tell them apart.
+    let half: Vec<HostBatch> = data
+        .iter()
+        .map(|b| toongan::train::data_parallel::batch_share(b, 0, 2))
+        .collect();
+    let mut alone = build_model::<CpuAutodiff>(&config(4), &device).unwrap();
+    train(alone.as_mut(), &half);
+    let alone_dir = tmp.path().join("alone");
+    std::fs::create_dir_all(&alone_dir).unwrap();
+    alone.save_state(&alone_dir).unwrap();
+    let apart = max_diff(&weights(&alone_dir, &full), &w_one);
+    assert!(
+        apart > 1e-3,
+        "half the batch gives the same weights ({apart})"
+    );
+}
+
+#[test]
+fn a_batch_that_does_not_split_is_refused() {
+    let err = DataParallel::<CpuAutodiff>::new(&config(5), &[Default::default(); 2])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("batch size 5") && err.contains("multiple of 2"),
+        "{err}"
+    );
+}
+
+/// `toongan train --device cpu:0,cpu:1` trains and checkpoints; the run resumes on one device.
+#[test]
+fn a_data_parallel_run_resumes_on_one_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = common::shared_dir().join("images/photos");
+    let run = tmp.path().join("run");
+    let cache = tmp.path().join("cache");
+    let (run_s, photos_s) = (run.to_str().unwrap(), photos.to_str().unwrap());
+    let base = [
+        "--preset",
+        "tiny",
+        "--preset",
+        "instance_norm",
+        "--quiet",
+        "--batch-size",
+        "2",
+        "--set",
+        "train.max_steps_per_epoch=2",
+        "--set",
+        "data.workers=1",
+    ];
+    let mut args = vec![
+        "train",
+        "--photos",
+        photos_s,
+        "--cartoons",
+        photos_s,
+        "--out",
+        run_s,
+        "--epochs",
+        "1",
+        "--init-epochs",
+        "0",
+        "--device",
+        "cpu:0,cpu:1",
+    ];
+    args.extend(base);
+    let out = common::toongan(&args, &cache);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        run.join("checkpoints/step-000000002/generator.safetensors")
+            .is_file()
+    );
+    let out = common::toongan(
+        &[
+            "train", "--resume", run_s, "--epochs", "2", "--device", "cpu", "--quiet",
+        ],
+        &cache,
+    );
+    let stderr = common::stderr(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("finished after 4 steps"), "{stderr}");
+}
