@@ -28,7 +28,9 @@ fn skip(why: &str) {
 #[cfg(not(feature = "wgpu"))]
 #[test]
 fn wgpu_tests_need_the_wgpu_feature() {
-    eprintln!("SKIPPED (wgpu): built without the wgpu feature: cargo test --release --features wgpu");
+    eprintln!(
+        "SKIPPED (wgpu): built without the wgpu feature: cargo test --release --features wgpu"
+    );
 }
 
 #[cfg(feature = "wgpu")]

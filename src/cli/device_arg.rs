@@ -15,7 +15,9 @@ pub fn parse(text: &str) -> Result<DeviceChoice, String> {
 /// data-parallel training; a single device (or `auto`) goes through [`parse`].
 pub fn parse_list(text: &str) -> Result<toongan::backend::DeviceList, String> {
     if text.contains(',') {
-        return text.parse().map_err(|e: toongan::backend::DeviceListError| e.to_string());
+        return text
+            .parse()
+            .map_err(|e: toongan::backend::DeviceListError| e.to_string());
     }
     let device = parse(text)?;
     Ok(toongan::backend::DeviceList::from(device))
