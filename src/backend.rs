@@ -8,7 +8,6 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 pub mod device_list;
 pub mod fast_cpu;
 pub mod inventory;
-mod quiet_wayland;
 pub mod wgpu_device;
 
 pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};

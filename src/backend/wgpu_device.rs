@@ -217,7 +217,6 @@ mod probe {
     /// The adapters burn's wgpu backend can use, in the order it numbers them. Empty when the
     /// graphics API has no driver (no Vulkan loader, no ICD).
     pub fn adapters() -> Vec<AdapterInfo> {
-        super::super::quiet_wayland::ensure_runtime_dir();
         let backend = AutoGraphicsApi::backend();
         // Only burn's API: creating every backend (`Backends::all()`) would also start OpenGL,
         // whose EGL probe connects to Wayland.

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{TrainState, save_checkpoint};
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
-use super::gan_model::{Phase, build_model};
+use super::gan_model::{GanModel, Phase, build_model};
 use super::metrics::{MetricsLog, MetricsRecord};
 use super::resume::load_resume_point;
 use super::{TrainConfig, TrainError};
