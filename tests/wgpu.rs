@@ -16,6 +16,7 @@
 mod common;
 
 /// Skips (with a message) or, on CI, fails a test that cannot run here.
+#[cfg(feature = "wgpu")]
 fn skip(why: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true, so this must run: {why}");
