@@ -445,7 +445,7 @@ fn an_unusable_device_is_refused_before_any_work() {
     );
     assert_eq!(run.status.code(), Some(2));
     assert!(
-        stderr(&run).contains("use cpu, cuda or cuda:N"),
+        stderr(&run).contains("use cpu, cuda, cuda:N"),
         "{}",
         stderr(&run)
     );

@@ -20,6 +20,10 @@ use crate::kernels::winograd::WinogradConv;
 use crate::model::generator::PaddedConv;
 use crate::model::{Activation, ChannelOrder, Generator, GeneratorConfig, Norm};
 
+/// A callback on the `i`-th instance norm's per-channel (mean, biased variance), which it may
+/// change before they are used.
+pub type NormStatsHook<'a> = dyn FnMut(usize, &mut [(f64, f64)]) + 'a;
+
 /// Why a generator cannot be run by the CPU engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -332,7 +336,7 @@ impl CpuGenerator {
         h: usize,
         w: usize,
         ws: &mut Workspace,
-        hook: &mut dyn FnMut(usize, &mut [(f64, f64)]),
+        hook: &mut NormStatsHook<'_>,
     ) -> Vec<f32> {
         assert_eq!(input.len(), 3 * h * w, "input must be 3 x h x w");
         let act = Some(self.activation);

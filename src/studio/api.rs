@@ -138,7 +138,7 @@ pub fn router(options: StudioOptions) -> Result<Router, StudioError> {
             e,
         )
     })?;
-    if options.tiles.tile % 4 != 0 || options.tiles.tile <= 2 * options.tiles.overlap {
+    if !options.tiles.tile.is_multiple_of(4) || options.tiles.tile <= 2 * options.tiles.overlap {
         return Err(StudioError::Options(
             "--tile must be a multiple of 4 and more than twice --tile-overlap".into(),
         ));

@@ -56,6 +56,24 @@ impl Translator for Counting<'_> {
         self.progress.done.fetch_add(1, Ordering::Relaxed);
         out
     }
+
+    /// The whole-image path `toongan cartoonize` takes for images larger than the tile (so the
+    /// studio's result stays the CLI's); it runs in one piece, so progress jumps to the end.
+    fn translate_large(
+        &self,
+        rgb: &[f32],
+        width: usize,
+        height: usize,
+        tile: usize,
+    ) -> Option<Vec<f32>> {
+        if self.progress.is_cancelled() {
+            return None;
+        }
+        let out = self.inner.translate_large(rgb, width, height, tile)?;
+        let total = self.progress.total.load(Ordering::Relaxed);
+        self.progress.done.store(total, Ordering::Relaxed);
+        Some(out)
+    }
 }
 
 /// Reads width and height from the file header only (no pixel is decoded).

@@ -202,7 +202,7 @@ fn run(
             },
         );
         drop(out_tx);
-        (counted, writer.join().unwrap_or_else(|_| Ok(())))
+        (counted, writer.join().unwrap_or(Ok(())))
     });
     let dec = decoder.wait_with_output().map_err(io_err(input))?;
     let enc = encoder.wait_with_output().map_err(io_err(partial))?;

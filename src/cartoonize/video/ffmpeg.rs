@@ -138,7 +138,7 @@ pub fn spawn_encoder(
             .args(["-map", "0:v:0", "-map", "1:a?", "-c:a", "copy"]);
     }
     // 4:2:0 chroma needs even sides; odd-sized clips keep full chroma.
-    let even = info.width % 2 == 0 && info.height % 2 == 0;
+    let even = info.width.is_multiple_of(2) && info.height.is_multiple_of(2);
     cmd.args([
         "-c:v",
         "libx264",

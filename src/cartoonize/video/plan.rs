@@ -10,30 +10,12 @@ use crate::cartoonize::InputFile;
 /// relative to that folder. Files given directly are not included (the image collector
 /// already returns them).
 pub fn collect_videos_in_folders(paths: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
-    let mut found = Vec::new();
-    for root in paths.iter().filter(|p| p.is_dir()) {
-        let mut stack = vec![root.clone()];
-        let mut files = Vec::new();
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if is_video(&p) {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
-        for f in files {
-            let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();
-            found.push((f, rel));
-        }
-    }
-    found
+    // Files named directly are already among the inputs; only folders are walked here, with
+    // the one folder walk (no symlink loops), and a folder that cannot be read adds nothing.
+    let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    crate::imageio::collect_files(&folders, is_video)
+        .map(|found| found.into_iter().map(|f| (f.path, f.relative)).collect())
+        .unwrap_or_default()
 }
 
 /// Output extension for a clip: its own where H.264 fits the container, else `mp4`.
