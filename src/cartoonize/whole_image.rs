@@ -8,7 +8,8 @@ use crate::imageio::tiling::{TileBlender, TilePlan};
 /// How large images are split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileOptions {
-    /// Largest tile side in pixels (a multiple of 4); images up to this size run whole.
+    /// Largest tile side in pixels (a multiple of 4); images of at most `tile`² pixels run
+    /// whole.
     pub tile: usize,
     /// Overlap between neighbouring tiles, blended with linear ramps.
     pub overlap: usize,
@@ -73,7 +74,9 @@ pub fn cartoonize_frame(
     };
     let plan = TilePlan::new(pw, ph, tiles.tile, tiles.overlap);
     let large = || translator.translate_large(&padded, pw, ph, tiles.tile);
-    let full = if plan.len() == 1 {
+    // An image of at most tile² pixels runs whole whatever its shape: its memory is that of
+    // one tile, and a long thin image would otherwise pay the banded path's extra passes.
+    let full = if plan.len() == 1 || pw * ph <= tiles.tile * tiles.tile {
         match stats {
             Some(stats) => translator.translate_frame(&padded, pw, ph, stats),
             None => translator.translate(&padded, pw, ph),

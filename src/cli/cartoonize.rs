@@ -62,9 +62,9 @@ pub struct CartoonizeArgs {
     /// Folder holding <style>/ weight folders.
     #[arg(long, env = "TOONGAN_WEIGHTS_DIR")]
     weights_dir: Option<PathBuf>,
-    /// Largest side run in one piece; larger images run in row bands with every instance
-    /// norm's statistics over the whole image (the same result, bounded memory; the burn
-    /// engine uses overlapping tiles normalized on their own instead).
+    /// Images of at most TILE² pixels run in one piece; larger ones run in row bands with every
+    /// instance norm's statistics over the whole image (the same result, bounded memory; the
+    /// burn engine uses overlapping TILE-sided tiles normalized on their own instead).
     #[arg(long, default_value_t = 1024)]
     tile: usize,
     /// Overlap between tiles in pixels.

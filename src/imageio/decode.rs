@@ -37,11 +37,7 @@ pub fn decode_image_with(
     decode_limits: &DecodeLimits,
 ) -> Result<DecodedImage, ImageIoError> {
     if super::jpeg::file_is_jpeg(path) {
-        // The header alone: libjpeg allocates the whole image once it starts.
-        if let Ok((w, h)) = image::image_dimensions(path) {
-            decode_limits.check(path, w, h)?;
-        }
-        if let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, MAX_SIDE)? {
+        if let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, decode_limits)? {
             return Ok(to_decoded(&img));
         }
     }

@@ -17,6 +17,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage};
 
 use super::ImageIoError;
+use super::limits::DecodeLimits;
 
 /// Whether the file starts like a JPEG (SOI marker), whatever its extension.
 pub fn file_is_jpeg(path: &Path) -> bool {
@@ -30,7 +31,7 @@ pub fn file_is_jpeg(path: &Path) -> bool {
 /// `None` if it cannot be read.
 pub fn open_rgb8(path: &Path) -> Option<RgbImage> {
     if file_is_jpeg(path)
-        && let Ok(JpegDecode::Rgb(img)) = decode_jpeg(path, super::decode::MAX_SIDE)
+        && let Ok(JpegDecode::Rgb(img)) = decode_jpeg(path, &DecodeLimits::default())
     {
         return Some(img.to_rgb8());
     }
@@ -45,9 +46,10 @@ pub enum JpegDecode {
     Unsupported,
 }
 
-/// Decodes a JPEG file to RGB with libjpeg, applying its EXIF orientation. `max_side` is
-/// checked from the header before any pixel buffer is allocated.
-pub fn decode_jpeg(path: &Path, max_side: u32) -> Result<JpegDecode, ImageIoError> {
+/// Decodes a JPEG file to RGB with libjpeg, applying its EXIF orientation. `limits` (sides
+/// and pixel count) are checked from libjpeg's own header read, before any pixel buffer is
+/// allocated, so a file whose name does not say JPEG is held to them too.
+pub fn decode_jpeg(path: &Path, limits: &DecodeLimits) -> Result<JpegDecode, ImageIoError> {
     let file = std::fs::File::open(path).map_err(|source| ImageIoError::Read {
         path: path.to_path_buf(),
         source,
@@ -63,16 +65,14 @@ pub fn decode_jpeg(path: &Path, max_side: u32) -> Result<JpegDecode, ImageIoErro
     };
     // libjpeg's fatal errors unwind (mozjpeg's error manager) and are caught here.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_reader(reader, max_side)
+        decode_reader(reader, |w, h| limits.check(path, w, h).is_ok())
     }));
     let decoded = match result {
         Ok(r) => r.map_err(|e| match e {
             Failure::Io(e) => decode_err(e.to_string()),
-            Failure::TooLarge(w, h) => ImageIoError::TooLarge {
-                path: path.to_path_buf(),
-                width: w,
-                height: h,
-                max: max_side,
+            Failure::TooLarge(w, h) => match limits.check(path, w, h) {
+                Err(e) => e,
+                Ok(()) => decode_err(format!("{w}x{h} refused")),
             },
         })?,
         Err(payload) => {
@@ -113,10 +113,14 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-fn decode_reader<R: BufRead>(reader: R, max_side: u32) -> Result<JpegDecode, Failure> {
+fn decode_reader<R: BufRead>(
+    reader: R,
+    admissible: impl Fn(u32, u32) -> bool,
+) -> Result<JpegDecode, Failure> {
     let decompress = mozjpeg::Decompress::with_markers(mozjpeg::ALL_MARKERS).from_reader(reader)?;
     let (w, h) = decompress.size();
-    if w > max_side as usize || h > max_side as usize {
+    let side = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    if !admissible(side(w), side(h)) {
         return Err(Failure::TooLarge(w as u32, h as u32));
     }
     if matches!(
