@@ -260,7 +260,7 @@ fn s(p: &Path) -> &str {
 /// A deterministic stand-in for a `.pth` file (the real ones cannot be had here).
 fn fixture_bytes() -> Vec<u8> {
     (0..4096u32)
-        .map(|i| (i * 2654435761u32 >> 13) as u8)
+        .map(|i| (i.wrapping_mul(2654435761u32) >> 13) as u8)
         .collect()
 }
 

@@ -17,12 +17,12 @@ pub struct Media {
     pub gifs: Vec<InputFile>,
 }
 
+/// Input files as `(file, path relative to the folder it was found in)`.
+type Found = Vec<(PathBuf, PathBuf)>;
+
 /// Splits collected inputs into images and clips (in that order), adding the clips found
 /// in the folders among `args_inputs`.
-pub fn split_media(
-    args_inputs: &[PathBuf],
-    collected: Vec<(PathBuf, PathBuf)>,
-) -> (Vec<(PathBuf, PathBuf)>, Vec<(PathBuf, PathBuf)>) {
+pub fn split_media(args_inputs: &[PathBuf], collected: Found) -> (Found, Found) {
     let (mut videos, images): (Vec<_>, Vec<_>) =
         collected.into_iter().partition(|(p, _)| is_video(p));
     videos.extend(collect_videos_in_folders(args_inputs));

@@ -80,7 +80,8 @@ pub fn run(args: StudioArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--runs {} is not a folder", dir.display());
     }
-    if !(args.max_megapixels > 0.0) {
+    // Written so that NaN is refused too.
+    if args.max_megapixels.is_nan() || args.max_megapixels <= 0.0 {
         bail!("--max-megapixels must be positive");
     }
     let options = StudioOptions {

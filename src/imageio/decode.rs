@@ -36,10 +36,10 @@ pub fn decode_image_with(
     path: &Path,
     decode_limits: &DecodeLimits,
 ) -> Result<DecodedImage, ImageIoError> {
-    if super::jpeg::file_is_jpeg(path) {
-        if let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, decode_limits)? {
-            return Ok(to_decoded(&img));
-        }
+    if super::jpeg::file_is_jpeg(path)
+        && let super::jpeg::JpegDecode::Rgb(img) = super::jpeg::decode_jpeg(path, decode_limits)?
+    {
+        return Ok(to_decoded(&img));
     }
     let decode_err = |message: String| ImageIoError::Decode {
         path: path.to_path_buf(),
