@@ -32,9 +32,9 @@ pub mod imageio;
 pub mod kernels;
 pub mod model;
 pub mod report;
-#[cfg(feature = "survey")]
 #[cfg(feature = "studio")]
 pub mod studio;
+#[cfg(feature = "survey")]
 pub mod survey;
 pub mod train;
 pub mod weights;
