@@ -12,9 +12,9 @@ mod fid;
 mod interrupt;
 mod kid;
 mod smooth;
-#[cfg(feature = "survey")]
 #[cfg(feature = "studio")]
 mod studio;
+#[cfg(feature = "survey")]
 mod survey;
 mod train;
 mod weights;
