@@ -345,16 +345,6 @@ impl ExperimentPlan {
                  distillation benchmark), or drop it"
             ));
         }
-        if self
-            .metrics
-            .iter()
-            .any(|m| PAIRED_METRICS.contains(&m.as_str()))
-            && !self.metrics.iter().any(|m| m == "fid" || m == "kid")
-        {
-            return Err(
-                "delta_e and ssim are computed with fid and kid: list one of those too".into(),
-            );
-        }
         Ok(())
     }
 

@@ -235,6 +235,22 @@ fn results_markdown(
         None => {
             let _ = writeln!(s, "The plan asks for no metrics (`metrics = []`).\n");
         }
+        Some((label, n_ref, _)) if !plan.metrics.iter().any(|m| m == "fid" || m == "kid") => {
+            let _ = writeln!(
+                s,
+                "Paired distances of the {n_photos} cartoonized test photos to their {n_ref} \
+                 references ({label}). Each cell: mean ± 95% confidence half-width (Student's \
+                 t, n − 1 degrees of freedom) over n seeds.\n"
+            );
+            let _ = writeln!(
+                s,
+                "delta_e: mean CIEDE2000 ΔE (CIELAB, D65) between each output and its paired \
+                 reference, over every pixel (lower is better); ssim: mean SSIM to it (higher \
+                 is better). The bound rows are scored once (n=1).\n"
+            );
+            s.push_str(&table.to_markdown(4));
+            s.push('\n');
+        }
         Some((label, n_ref, random)) => {
             let _ = writeln!(
                 s,
@@ -277,8 +293,11 @@ fn results_markdown(
         };
         let (fid, kid) = r.scores.as_ref().map_or(("–".into(), "–".into()), |x| {
             (
-                format!("{:.4}", x.fid),
-                format!("{:.5} ± {:.5}", x.kid, x.kid_std),
+                x.fid.map_or("–".into(), |f| format!("{f:.4}")),
+                match (x.kid, x.kid_std) {
+                    (Some(k), Some(sd)) => format!("{k:.5} ± {sd:.5}"),
+                    _ => "–".into(),
+                },
             )
         });
         let _ = writeln!(

@@ -312,6 +312,20 @@ fn scoring_setup<B: Backend>(
         ..KidOptions::default()
     };
     let references = exp.layout.test_cartoons();
+    let inception = plan.metrics.iter().any(|m| m == "fid" || m == "kid");
+    if !inception {
+        let scorer = Scorer::<B>::paired_only(&references, device)?;
+        let bounds = match plan.distill() {
+            Some(d) => Some(scorer.bounds(
+                d.teacher.name(),
+                &exp.layout.test_photos(),
+                &references,
+                &exp.layout.bounds_file(),
+            )?),
+            None => None,
+        };
+        return Ok((scorer, bounds));
+    }
     match &plan.data {
         DataSource::Folders(d) => log(&format!(
             "scoring setup: Inception features of {} test cartoons",
@@ -480,10 +494,11 @@ fn score<B: Backend>(
     let paired = scores.paired.as_ref().map_or(String::new(), |p| {
         format!(", ΔE00 {:.3}, SSIM {:.4}", p.delta_e, p.ssim)
     });
-    log(&format!(
-        "{tag}: FID {:.3}, KID {:.5} ± {:.5}{paired}",
-        scores.fid, scores.kid, scores.kid_std
-    ));
+    let fid_kid = match (scores.fid, scores.kid, scores.kid_std) {
+        (Some(f), Some(k), Some(sd)) => format!("FID {f:.3}, KID {k:.5} ± {sd:.5}"),
+        _ => "no FID/KID".into(),
+    };
+    log(&format!("{tag}: {fid_kid}{paired}"));
     Ok(scores)
 }
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ExperimentError;
 use crate::eval::{
-    ExtractOptions, Extracted, KidOptions, Statistics, frechet_distance, kid, side_features,
+    ExtractOptions, Extracted, Features, KidOptions, Statistics, frechet_distance, kid,
+    side_features,
 };
 use crate::model::{FidInception, FidInceptionConfig};
 use crate::train::gan_model::seeded_init;
@@ -21,12 +22,15 @@ use crate::weights::{load_fid_inception, locate_fid_weights};
 /// Scores of one run, cached in its outputs folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunScores {
-    /// Fréchet Inception Distance.
-    pub fid: f64,
+    /// Fréchet Inception Distance (`None`: a plan with paired metrics only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<f64>,
     /// Kernel Inception Distance (mean over subsets).
-    pub kid: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<f64>,
     /// Standard deviation of KID over subsets.
-    pub kid_std: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid_std: Option<f64>,
     /// Generated images scored.
     pub images: usize,
     /// Which Inception and dimensions produced them ([`Scorer::label`]).
@@ -40,8 +44,8 @@ impl RunScores {
     /// The value of a plan metric (`fid`, `kid`, `delta_e`, `ssim`), if scored.
     pub fn metric(&self, name: &str) -> Option<f64> {
         match name {
-            "fid" => Some(self.fid),
-            "kid" => Some(self.kid),
+            "fid" => self.fid,
+            "kid" => self.kid,
             "delta_e" => self.paired.as_ref().map(|p| p.delta_e),
             "ssim" => self.paired.as_ref().map(|p| p.ssim),
             _ => None,
@@ -130,7 +134,8 @@ impl Bounds {
 
 /// The Inception, its settings and the reference features.
 pub struct Scorer<B: Backend> {
-    model: FidInception<B>,
+    /// `None` for a plan whose metrics are only paired ones (no Inception needed).
+    model: Option<FidInception<B>>,
     reference: Extracted,
     extract: ExtractOptions,
     kid: KidOptions,
@@ -196,7 +201,7 @@ impl<B: Backend> Scorer<B> {
                 }
             })?;
         Ok(Self {
-            model,
+            model: Some(model),
             reference,
             extract,
             kid,
@@ -204,6 +209,29 @@ impl<B: Backend> Scorer<B> {
             paired: None,
             label,
             random,
+        })
+    }
+
+    /// A scorer of paired distances to the images in `references` only (no FID/KID, no
+    /// Inception).
+    pub fn paired_only(references: &Path, device: &B::Device) -> Result<Self, ExperimentError> {
+        let paths = super::test_set::list_pngs(references)?;
+        Ok(Self {
+            model: None,
+            reference: Extracted {
+                paths,
+                features: Features {
+                    dims: 1,
+                    values: Vec::new(),
+                },
+                skipped: Vec::new(),
+            },
+            extract: ExtractOptions::default(),
+            kid: KidOptions::default(),
+            device: device.clone(),
+            paired: Some(references.to_path_buf()),
+            label: "no Inception (paired metrics only)".into(),
+            random: false,
         })
     }
 
@@ -256,29 +284,29 @@ impl<B: Backend> Scorer<B> {
             what: format!("scoring {}", generated.display()),
             source,
         };
-        let a = side_features(
-            &self.model,
-            generated,
-            &self.extract,
-            &self.device,
-            |_, _| {},
-        )
-        .map_err(eval)?;
-        let fid = frechet_distance(
-            &Statistics::from_features(&a.features).map_err(eval)?,
-            &Statistics::from_features(&self.reference.features).map_err(eval)?,
-        )
-        .map_err(eval)?;
-        let k = kid(&a.features, &self.reference.features, &self.kid).map_err(eval)?;
+        let (fid, k, images) = match &self.model {
+            Some(model) => {
+                let a = side_features(model, generated, &self.extract, &self.device, |_, _| {})
+                    .map_err(eval)?;
+                let fid = frechet_distance(
+                    &Statistics::from_features(&a.features).map_err(eval)?,
+                    &Statistics::from_features(&self.reference.features).map_err(eval)?,
+                )
+                .map_err(eval)?;
+                let k = kid(&a.features, &self.reference.features, &self.kid).map_err(eval)?;
+                (Some(fid), Some(k), a.paths.len())
+            }
+            None => (None, None, super::test_set::list_pngs(generated)?.len()),
+        };
         let paired = match &self.paired {
             Some(refs) => Some(paired_scores(generated, refs)?),
             None => None,
         };
         Ok(RunScores {
             fid,
-            kid: k.mean,
-            kid_std: k.std,
-            images: a.paths.len(),
+            kid: k.as_ref().map(|k| k.mean),
+            kid_std: k.as_ref().map(|k| k.std),
+            images,
             inception: self.label.clone(),
             paired,
         })
