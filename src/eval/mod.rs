@@ -1,18 +1,23 @@
 //! Evaluation: FID and KID as pytorch-fid and torch-fidelity compute them, from folders of
 //! images or saved statistics. [`features`] runs the FID Inception, [`statistics`] gives
 //! mean/covariance, [`frechet`] the FID, [`kid`] the KID, [`stats_file`] pytorch-fid's `.npz`.
+//! Paired distances between an image and its reference: [`delta_e`] (CIEDE2000) and [`ssim`].
 
+pub mod delta_e;
 pub mod features;
 pub mod frechet;
 pub mod kid;
 pub mod score;
+pub mod ssim;
 pub mod statistics;
 pub mod stats_file;
 
+pub use delta_e::{ciede2000, mean_ciede2000, srgb_to_lab};
 pub use features::{ExtractOptions, Extracted, extract_features, list_images};
 pub use frechet::frechet_distance;
 pub use kid::{Kid, KidOptions, kid};
 pub use score::{FidOptions, Scores, Side, load_model, score_folders, side_features};
+pub use ssim::ssim;
 pub use statistics::{Features, Statistics};
 pub use stats_file::{read_stats, write_stats};
 

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::layout::{DONE_FILE, FINISHED_FILE, Layout};
 use super::markers::{DoneMarker, FinishedMarker, ScorerNote, read_marker};
-use super::report_writer::write_report;
-use super::runner::{ExperimentSummary, PlannedRun, RunRecord, RunStatus, check_same_config};
+use super::planned::{PlannedRun, check_same_config};
+use super::records::{ExperimentSummary, RunRecord, RunStatus};
+use super::report_writer::{ReportInputs, write_report};
+use super::scoring::Bounds;
 use super::test_set::list_pngs;
 use super::{ExperimentError, ExperimentPlan, Scale};
 
@@ -89,19 +91,28 @@ pub(super) fn report_finished(
         ));
     }
     let report_dir = layout.report();
-    write_report(
+    // A distillation plan's bounds, as the runs scored them (same Inception).
+    let bounds = plan.distill().and_then(|_| {
+        Bounds::read(&layout.bounds_file()).filter(|b| {
+            scorer
+                .as_ref()
+                .is_some_and(|s| s.label == b.identity.inception)
+        })
+    });
+    write_report(&ReportInputs {
         plan,
         plan_path,
         scale,
-        &records,
-        &photos,
-        scorer
+        runs: &records,
+        photos: &photos,
+        scorer: scorer
             .as_ref()
             .map(|s| (s.label.as_str(), s.reference_images, s.random)),
+        bounds: bounds.as_ref(),
         crop,
-        &missing,
-        &report_dir,
-    )?;
+        missing: &missing,
+        dir: &report_dir,
+    })?;
     log(&format!(
         "report: {}",
         report_dir.join("report.md").display()

@@ -1,7 +1,7 @@
 //! Where an experiment writes: `<out>/runs/<variant>/seed-<s>/` (training runs),
 //! `<out>/outputs/<variant>/seed-<s>/` (cartoonized test photos), `<out>/test-set/`
 //! (the test images as every variant sees them), `<out>/tiny-train/` (`--scale tiny` only),
-//! `<out>/report/`.
+//! `<out>/distill/` (a distillation plan's split), `<out>/report/`.
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +79,27 @@ impl Layout {
     /// The small training copies of `--scale tiny` (`photos/`, `cartoons/`).
     pub fn tiny_train(&self) -> PathBuf {
         self.root.join("tiny-train")
+    }
+
+    /// A distillation plan's split: `train/photos/`, `train/cartoons/` (teacher outputs),
+    /// `test/photos/` (the held-out photos at the crop size).
+    pub fn distill(&self) -> PathBuf {
+        self.root.join("distill")
+    }
+
+    /// A distillation plan's training folders (`photos/`, `cartoons/`).
+    pub fn distill_train(&self) -> PathBuf {
+        self.distill().join("train")
+    }
+
+    /// A distillation plan's held-out test photos, before the test set is prepared from them.
+    pub fn distill_test_photos(&self) -> PathBuf {
+        self.distill().join("test").join("photos")
+    }
+
+    /// The scores of the two bounds of a distillation plan (identity and teacher).
+    pub fn bounds_file(&self) -> PathBuf {
+        self.root.join("test-set").join("bounds.json")
     }
 
     /// Edge-smoothed training cartoons, shared by every run (keyed by content and size).

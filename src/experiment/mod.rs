@@ -2,9 +2,11 @@
 //! photos, score them, and write the report.
 //!
 //! [`plan`] reads the TOML, [`resolve`] turns a variant and seed into a training config,
-//! [`scale`] shrinks it for `--scale tiny`, [`runner`] runs everything, [`test_set`],
-//! [`cartoonize_run`] and [`scoring`] are its steps, [`report_writer`] writes the report,
-//! [`layout`] says where each file goes.
+//! [`planned`] resolves every run of a plan up front, [`scale`] shrinks it for `--scale tiny`,
+//! [`runner`] runs everything as named steps (prepare data, train, cartoonize, score,
+//! report) with [`options`], [`test_set`], [`distill`] (a distillation plan's split and
+//! teacher), [`cartoonize_run`] and [`scoring`] doing the work, [`records`] are what it
+//! reports per run, [`report_writer`] writes the report, [`layout`] says where each file goes.
 //!
 //! Scaling out: [`shard`] splits the runs between processes, [`run_lock`] keeps two of them
 //! off one run, [`markers`] say what is finished, [`collect`] writes the report of the
@@ -12,10 +14,14 @@
 
 pub mod cartoonize_run;
 pub mod collect;
+pub mod distill;
 pub mod error;
 pub mod layout;
 pub mod markers;
+pub mod options;
 pub mod plan;
+pub mod planned;
+pub mod records;
 pub mod report_writer;
 pub mod resolve;
 pub mod run_lock;
@@ -27,10 +33,13 @@ pub mod slurm;
 pub mod test_set;
 
 pub use error::ExperimentError;
-pub use plan::{DataFolders, EvalSettings, ExperimentPlan, PlanError, Variant};
-pub use resolve::resolve_config;
-pub use runner::{
-    ExperimentSummary, Mode, RunRecord, RunStatus, RunnerOptions, list_runs, run_experiment,
+pub use options::{Mode, RunnerOptions};
+pub use plan::{
+    DataFolders, DataSource, DistillData, EvalSettings, ExperimentPlan, PlanError, Variant,
 };
+pub use planned::list_runs;
+pub use records::{ExperimentSummary, RunRecord, RunStatus};
+pub use resolve::resolve_config;
+pub use runner::run_experiment;
 pub use scale::Scale;
 pub use shard::Shard;

@@ -1,10 +1,13 @@
 //! An experiment plan (`toongan experiment PLAN.toml`): named variants (a model plus config
-//! overrides), the data folders, the seeds and the metrics to report.
+//! overrides), the data (four folders, or a folder of photos and a teacher style for a
+//! distillation benchmark), the seeds and the metrics to report.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::weights::Style;
 
 /// The whole plan, as written in TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,11 +20,12 @@ pub struct ExperimentPlan {
     pub description: String,
     /// Training seeds; every variant is trained once per seed.
     pub seeds: Vec<u64>,
-    /// Metrics to report: `fid`, `kid` (against the test cartoons).
+    /// Metrics to report: `fid`, `kid` (against the test cartoons); with a teacher also
+    /// `delta_e` and `ssim` (paired distances to the teacher's output on each test photo).
     #[serde(default)]
     pub metrics: Vec<String>,
-    /// Data folders.
-    pub data: DataFolders,
+    /// The data: four folders, or photos and a teacher style.
+    pub data: DataSource,
     /// How the metrics are computed.
     #[serde(default)]
     pub eval: EvalSettings,
@@ -46,6 +50,131 @@ pub struct DataFolders {
     pub test_photos: PathBuf,
     /// Test cartoons, the reference set for FID/KID.
     pub test_cartoons: PathBuf,
+}
+
+/// A distillation benchmark's data: one folder of photos and a published style as the
+/// teacher. The experiment splits the photos itself ([`super::distill`]): held-out test
+/// photos, whose teacher outputs are the paired references and the FID/KID set, and the rest
+/// in two halves, the teacher's outputs on one being the cartoon domain and the other the
+/// photo domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistillData {
+    /// The photos (searched recursively). Relative to the plan's folder.
+    pub photos: PathBuf,
+    /// The teacher: a published CartoonGAN style, found as `toongan cartoonize --style` finds
+    /// it (`$TOONGAN_WEIGHTS_DIR`, the cache, else downloaded).
+    pub teacher: Style,
+    /// Held-out test photos (default: a fifth of the photos, at least one).
+    pub test_images: Option<usize>,
+    /// Seed of the shuffle that makes the split.
+    pub split_seed: u64,
+}
+
+/// Where a plan's images come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawData", into = "RawData")]
+pub enum DataSource {
+    /// `train_photos`, `train_cartoons`, `test_photos`, `test_cartoons`.
+    Folders(DataFolders),
+    /// `photos` and `teacher` (optionally `test_images`, `split_seed`).
+    Distill(DistillData),
+}
+
+/// `[data]` as written: either form's fields, checked by [`DataSource::try_from`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train_photos: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train_cartoons: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_photos: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_cartoons: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    photos: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    teacher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_images: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    split_seed: Option<u64>,
+}
+
+impl TryFrom<RawData> for DataSource {
+    type Error = String;
+    fn try_from(r: RawData) -> Result<Self, String> {
+        let folders = [
+            &r.train_photos,
+            &r.train_cartoons,
+            &r.test_photos,
+            &r.test_cartoons,
+        ];
+        let any_folder = folders.iter().any(|f| f.is_some());
+        match (r.photos, r.teacher) {
+            (Some(photos), Some(teacher)) if !any_folder => {
+                let teacher = teacher.parse::<Style>().map_err(|_| {
+                    format!(
+                        "data.teacher = \"{teacher}\" is not a published style: use {}",
+                        Style::ALL.map(|s| s.name()).join(", ")
+                    )
+                })?;
+                if r.test_images == Some(0) {
+                    return Err("data.test_images must be at least 1".into());
+                }
+                Ok(Self::Distill(DistillData {
+                    photos,
+                    teacher,
+                    test_images: r.test_images,
+                    split_seed: r.split_seed.unwrap_or(0),
+                }))
+            }
+            (None, None) if r.test_images.is_none() && r.split_seed.is_none() => {
+                let need = |f: Option<PathBuf>, name: &str| {
+                    f.ok_or_else(|| {
+                        format!(
+                            "data.{name} is missing: give train_photos, train_cartoons, \
+                             test_photos and test_cartoons, or photos and teacher"
+                        )
+                    })
+                };
+                Ok(Self::Folders(DataFolders {
+                    train_photos: need(r.train_photos, "train_photos")?,
+                    train_cartoons: need(r.train_cartoons, "train_cartoons")?,
+                    test_photos: need(r.test_photos, "test_photos")?,
+                    test_cartoons: need(r.test_cartoons, "test_cartoons")?,
+                }))
+            }
+            _ => Err(
+                "[data] takes either train_photos, train_cartoons, test_photos and \
+                 test_cartoons, or photos and teacher (with optional test_images and \
+                 split_seed), not a mix"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<DataSource> for RawData {
+    fn from(d: DataSource) -> Self {
+        match d {
+            DataSource::Folders(f) => RawData {
+                train_photos: Some(f.train_photos),
+                train_cartoons: Some(f.train_cartoons),
+                test_photos: Some(f.test_photos),
+                test_cartoons: Some(f.test_cartoons),
+                ..RawData::default()
+            },
+            DataSource::Distill(d) => RawData {
+                photos: Some(d.photos),
+                teacher: Some(d.teacher.name().to_string()),
+                test_images: d.test_images,
+                split_seed: Some(d.split_seed),
+                ..RawData::default()
+            },
+        }
+    }
 }
 
 /// How FID and KID are computed (pytorch-fid's Inception, torch-fidelity's KID).
@@ -116,7 +245,10 @@ pub enum PlanError {
 }
 
 /// Metrics the runner knows.
-pub const KNOWN_METRICS: [&str; 2] = ["fid", "kid"];
+pub const KNOWN_METRICS: [&str; 4] = ["fid", "kid", "delta_e", "ssim"];
+
+/// Metrics against paired references: only for plans with a teacher.
+pub const PAIRED_METRICS: [&str; 2] = ["delta_e", "ssim"];
 
 impl ExperimentPlan {
     /// Reads and validates a plan; relative data folders are resolved against its folder.
@@ -137,13 +269,16 @@ impl ExperimentPlan {
         if let Some(w) = plan.eval.fid_weights.as_mut().filter(|w| w.is_relative()) {
             *w = base.join(&*w);
         }
-        let d = &mut plan.data;
-        for p in [
-            &mut d.train_photos,
-            &mut d.train_cartoons,
-            &mut d.test_photos,
-            &mut d.test_cartoons,
-        ] {
+        let paths: Vec<&mut PathBuf> = match &mut plan.data {
+            DataSource::Folders(d) => vec![
+                &mut d.train_photos,
+                &mut d.train_cartoons,
+                &mut d.test_photos,
+                &mut d.test_cartoons,
+            ],
+            DataSource::Distill(d) => vec![&mut d.photos],
+        };
+        for p in paths {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -199,7 +334,26 @@ impl ExperimentPlan {
                 KNOWN_METRICS.join(", ")
             ));
         }
+        if self.distill().is_none()
+            && let Some(m) = self
+                .metrics
+                .iter()
+                .find(|m| PAIRED_METRICS.contains(&m.as_str()))
+        {
+            return Err(format!(
+                "metric '{m}' needs paired references: give [data] photos and teacher (a \
+                 distillation benchmark), or drop it"
+            ));
+        }
         Ok(())
+    }
+
+    /// The distillation data, when the plan has a teacher.
+    pub fn distill(&self) -> Option<&DistillData> {
+        match &self.data {
+            DataSource::Distill(d) => Some(d),
+            DataSource::Folders(_) => None,
+        }
     }
 
     /// The overrides of one variant: the plan's defaults, then the variant's own.
@@ -271,5 +425,36 @@ beta1 = 0.5
                 .contains("unknown metric 'lpips'")
         );
         assert!(toml::from_str::<ExperimentPlan>(&PLAN.replace("seeds", "seed")).is_err());
+    }
+
+    #[test]
+    fn distill_data_is_photos_and_teacher_not_a_mix() {
+        let distill = PLAN.replace(
+            "train_photos = \"p\"\ntrain_cartoons = \"c\"\ntest_photos = \"tp\"\ntest_cartoons = \"tc\"",
+            "photos = \"ph\"\nteacher = \"Hayao\"\ntest_images = 3",
+        );
+        let plan: ExperimentPlan = toml::from_str(&distill).unwrap();
+        let d = plan.distill().unwrap();
+        assert_eq!(
+            (d.teacher, d.test_images, d.split_seed),
+            (Style::Hayao, Some(3), 0)
+        );
+        let paired = distill.replace("[\"fid\"]", "[\"fid\", \"delta_e\", \"ssim\"]");
+        let plan: ExperimentPlan = toml::from_str(&paired).unwrap();
+        plan.validate().unwrap();
+        // Paired metrics need a teacher; a mix of both forms and unknown styles are refused.
+        let plan: ExperimentPlan =
+            toml::from_str(&PLAN.replace("[\"fid\"]", "[\"ssim\", \"fid\"]")).unwrap();
+        assert!(plan.validate().unwrap_err().contains("paired references"));
+        let mix = distill.replace("photos = \"ph\"", "photos = \"ph\"\ntrain_photos = \"p\"");
+        let err = toml::from_str::<ExperimentPlan>(&mix)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a mix"), "{err}");
+        let bad = distill.replace("Hayao", "ghibli");
+        let err = toml::from_str::<ExperimentPlan>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ghibli") && err.contains("shinkai"), "{err}");
     }
 }

@@ -1,12 +1,14 @@
 //! The report folder of an experiment: `results.md` and `results.csv` (mean ± 95% CI over
-//! seeds per variant and metric), `grid.png` (the same test photos across variants),
+//! seeds per variant and metric; a distillation plan's also the identity and teacher bounds
+//! and which variants beat identity), `grid.png` (the same test photos across variants),
 //! `curves/<variant>.png` (losses averaged over seeds) and `report.md` linking them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::runner::{RunRecord, RunStatus};
+use super::records::{RunRecord, RunStatus};
+use super::scoring::{Bounds, higher_is_better};
 use super::{ExperimentError, ExperimentPlan, Scale};
 use crate::report::{ResultTable, SampleGrid};
 use crate::train::metrics::{MetricsLog, MetricsRecord};
@@ -18,19 +20,47 @@ pub const GRID_ROWS: usize = 8;
 /// The metric scorer's description: (Inception label, reference images, random weights).
 pub type ScorerInfo<'a> = (&'a str, usize, bool);
 
-/// Writes every report file into `dir`.
-#[allow(clippy::too_many_arguments)]
-pub fn write_report(
-    plan: &ExperimentPlan,
-    plan_path: &Path,
-    scale: Scale,
-    runs: &[RunRecord],
-    photos: &[PathBuf],
-    scorer: Option<ScorerInfo<'_>>,
-    crop: usize,
-    missing: &[String],
-    dir: &Path,
-) -> Result<(), ExperimentError> {
+/// Everything a report is written from.
+pub struct ReportInputs<'a> {
+    /// The plan.
+    pub plan: &'a ExperimentPlan,
+    /// Its file.
+    pub plan_path: &'a Path,
+    /// The scale it ran at.
+    pub scale: Scale,
+    /// The finished runs.
+    pub runs: &'a [RunRecord],
+    /// The prepared test photos.
+    pub photos: &'a [PathBuf],
+    /// The metric scorer, if the plan has metrics.
+    pub scorer: Option<ScorerInfo<'a>>,
+    /// A distillation plan's bounds.
+    pub bounds: Option<&'a Bounds>,
+    /// The crop the outputs share.
+    pub crop: usize,
+    /// Runs of the plan the report lacks (`variant/seed`).
+    pub missing: &'a [String],
+    /// The report folder.
+    pub dir: &'a Path,
+}
+
+/// Row name of the identity bound (the test photo itself).
+pub const IDENTITY_ROW: &str = "identity (the photo)";
+
+/// Writes every report file into `inputs.dir`.
+pub fn write_report(inputs: &ReportInputs<'_>) -> Result<(), ExperimentError> {
+    let ReportInputs {
+        plan,
+        plan_path,
+        scale,
+        runs,
+        photos,
+        scorer,
+        bounds,
+        crop,
+        missing,
+        dir,
+    } = *inputs;
     std::fs::create_dir_all(dir.join("curves")).map_err(|e| ExperimentError::io(dir, e))?;
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
@@ -42,15 +72,30 @@ pub fn write_report(
     for r in runs {
         let Some(s) = &r.scores else { continue };
         for m in &plan.metrics {
-            let value = if m == "fid" { s.fid } else { s.kid };
-            table.add(&r.variant, m, r.seed, value);
+            if let Some(value) = s.metric(m) {
+                table.add(&r.variant, m, r.seed, value);
+            }
+        }
+    }
+    if let Some(b) = bounds {
+        let teacher_row = teacher_row(&b.teacher);
+        for m in &plan.metrics {
+            for (row, scores) in [
+                (IDENTITY_ROW, &b.identity),
+                (teacher_row.as_str(), &b.teacher_scores),
+            ] {
+                if let Some(value) = scores.metric(m) {
+                    table.add(row, m, 0, value);
+                }
+            }
         }
     }
     write("results.csv", &table.to_csv())?;
-    write(
-        "results.md",
-        &results_markdown(plan, scale, runs, &table, photos.len(), scorer, missing),
-    )?;
+    let mut results = results_markdown(plan, scale, runs, &table, photos.len(), scorer, missing);
+    if let Some(b) = bounds {
+        results.push_str(&against_bounds(plan, &table, b));
+    }
+    write("results.md", &results)?;
 
     let grid_path = dir.join("grid.png");
     write_grid(plan, runs, photos, crop, &grid_path)?;
@@ -63,19 +108,90 @@ pub fn write_report(
         curves.push(v.name.clone());
     }
     let summary = (!plan.metrics.is_empty()).then(|| table.to_markdown(4));
-    write(
-        "report.md",
-        &report_markdown(
-            plan,
-            plan_path,
-            scale,
-            runs,
-            summary.as_deref(),
-            &curves,
-            missing,
-        ),
-    )?;
+    let mut report = report_markdown(
+        plan,
+        plan_path,
+        scale,
+        runs,
+        summary.as_deref(),
+        &curves,
+        missing,
+    );
+    if let Some(b) = bounds {
+        report = report.replacen(
+            "## Samples\n",
+            &format!("{}## Samples\n", against_bounds(plan, &table, b)),
+            1,
+        );
+    }
+    write("report.md", &report)?;
     Ok(())
+}
+
+/// Row name of the teacher bound.
+pub fn teacher_row(teacher: &str) -> String {
+    format!("teacher ({teacher})")
+}
+
+/// A distillation plan's verdicts: for each variant and metric, whether its mean beats the
+/// identity bound, and whether its 95% interval clears it; the best variant per metric.
+fn against_bounds(plan: &ExperimentPlan, table: &ResultTable, b: &Bounds) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Against the known answer\n\nThe test references are the teacher ('{}')'s outputs \
+         on the test photos, so each metric has two bounds: the photo itself (identity: a \
+         generator that changes nothing) and the teacher (the answer: FID/KID of the reference \
+         set against itself, ΔE00 0, SSIM 1). ΔE00 is the CIEDE2000 colour difference in \
+         CIELAB (D65), averaged over every pixel; SSIM is Wang et al.'s (11x11 Gaussian \
+         window, σ 1.5) on the luma. A variant beats identity when its mean is better; \
+         'clearly' when the whole 95% interval is.\n",
+        b.teacher
+    );
+    let _ = writeln!(s, "| variant | {} |", plan.metrics.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---|".repeat(plan.metrics.len()));
+    for v in &plan.variants {
+        let cells: Vec<String> = plan
+            .metrics
+            .iter()
+            .map(|m| {
+                let (Some(x), Some(id)) = (table.summary(&v.name, m), b.identity.metric(m)) else {
+                    return "–".into();
+                };
+                let better = |a: f64| if higher_is_better(m) { a > id } else { a < id };
+                let ci = x.ci95.unwrap_or(0.0);
+                let (lo, hi) = (x.mean - ci, x.mean + ci);
+                if better(lo) && better(hi) && x.ci95.is_some() {
+                    "beats identity, clearly".into()
+                } else if better(x.mean) {
+                    "beats identity".into()
+                } else {
+                    "no better than identity".into()
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", v.name, cells.join(" | "));
+    }
+    let _ = writeln!(s);
+    for m in &plan.metrics {
+        let best = plan
+            .variants
+            .iter()
+            .filter_map(|v| table.summary(&v.name, m).map(|x| (v.name.as_str(), x.mean)))
+            .reduce(|a, c| {
+                let c_better = if higher_is_better(m) {
+                    c.1 > a.1
+                } else {
+                    c.1 < a.1
+                };
+                if c_better { c } else { a }
+            });
+        if let Some((name, mean)) = best {
+            let _ = writeln!(s, "- Best {m} (mean): {name} ({mean:.4}).");
+        }
+    }
+    let _ = writeln!(s);
+    s
 }
 
 /// A warning naming the runs the report lacks (none: empty).
@@ -95,8 +211,9 @@ fn scale_note(scale: Scale) -> &'static str {
     match scale {
         Scale::Full => "full (as the plan says)",
         Scale::Tiny => {
-            "tiny (64² crops, narrow networks, random feature-network weights, 2 epochs of \
-             2 steps, 2 seeds): a test of the pipeline; the numbers say nothing about the models"
+            "tiny (64² crops, narrow networks, random feature-network weights (He-normal, at \
+             a trained network's scale), 2 epochs of 2 steps, 2 seeds): a test of the \
+             pipeline; the numbers say nothing about the models"
         }
     }
 }
@@ -118,6 +235,22 @@ fn results_markdown(
         None => {
             let _ = writeln!(s, "The plan asks for no metrics (`metrics = []`).\n");
         }
+        Some((label, n_ref, _)) if !plan.metrics.iter().any(|m| m == "fid" || m == "kid") => {
+            let _ = writeln!(
+                s,
+                "Paired distances of the {n_photos} cartoonized test photos to their {n_ref} \
+                 references ({label}). Each cell: mean ± 95% confidence half-width (Student's \
+                 t, n − 1 degrees of freedom) over n seeds.\n"
+            );
+            let _ = writeln!(
+                s,
+                "delta_e: mean CIEDE2000 ΔE (CIELAB, D65) between each output and its paired \
+                 reference, over every pixel (lower is better); ssim: mean SSIM to it (higher \
+                 is better). The bound rows are scored once (n=1).\n"
+            );
+            s.push_str(&table.to_markdown(4));
+            s.push('\n');
+        }
         Some((label, n_ref, random)) => {
             let _ = writeln!(
                 s,
@@ -126,6 +259,14 @@ fn results_markdown(
                  n − 1 degrees of freedom) over n seeds; a single seed shows its value alone. \
                  Lower is better for both.\n"
             );
+            if plan.metrics.iter().any(|m| m == "delta_e" || m == "ssim") {
+                let _ = writeln!(
+                    s,
+                    "delta_e: mean CIEDE2000 ΔE (CIELAB, D65) between each output and its \
+                     paired reference, over every pixel (lower is better); ssim: mean SSIM to \
+                     it (higher is better). The bound rows are scored once (n=1).\n"
+                );
+            }
             if random {
                 let _ = writeln!(
                     s,
@@ -152,8 +293,11 @@ fn results_markdown(
         };
         let (fid, kid) = r.scores.as_ref().map_or(("–".into(), "–".into()), |x| {
             (
-                format!("{:.4}", x.fid),
-                format!("{:.5} ± {:.5}", x.kid, x.kid_std),
+                x.fid.map_or("–".into(), |f| format!("{f:.4}")),
+                match (x.kid, x.kid_std) {
+                    (Some(k), Some(sd)) => format!("{k:.5} ± {sd:.5}"),
+                    _ => "–".into(),
+                },
             )
         });
         let _ = writeln!(

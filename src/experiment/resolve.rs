@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::plan::DataSource;
 use super::{ExperimentError, ExperimentPlan, Scale, Variant};
 use crate::train::TrainConfig;
 use crate::train::gan_model::MODELS;
@@ -43,8 +44,12 @@ pub fn resolve_config(
     apply_overrides(&mut config, &plan.overrides_for(variant))
         .map_err(|m| field(format!("variant '{name}' overrides (after [defaults])"), m))?;
     config.train.seed = seed;
-    config.data.photos = plan.data.train_photos.clone();
-    config.data.cartoons = plan.data.train_cartoons.clone();
+    // A distillation plan's training folders are made by the experiment
+    // ([`super::planned::point_at_training_data`] sets them).
+    if let DataSource::Folders(d) = &plan.data {
+        config.data.photos = d.train_photos.clone();
+        config.data.cartoons = d.train_cartoons.clone();
+    }
     scale
         .apply(&mut config)
         .map_err(|e| field("--scale".into(), e.to_string()))?;

@@ -3,148 +3,46 @@
 //! by each, scored, and the report written. [`Mode`] narrows that to one shard of the runs
 //! (several processes, e.g. a Slurm job array, share a plan) or to the report alone.
 //!
-//! The steps: resolve every run ([`plan_runs`]), prepare the shared inputs under a lock
-//! ([`prepare_inputs`]), then for each run of this process, under that run's lock
-//! ([`super::run_lock`]), train, cartoonize and score it ([`execute_run`]), and write the
-//! report ([`super::collect`] for `--report`).
+//! [`run_experiment`] is five named steps: [`prepare_data`] (under the experiment's lock:
+//! the distillation split, tiny training copies, the test set), then for each run of this
+//! process, under that run's lock ([`super::run_lock`]), [`train`], [`cartoonize`] and
+//! [`score`], and finally [`report`] ([`super::collect`] for `--report`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use burn::tensor::backend::AutodiffBackend;
-use serde::{Deserialize, Serialize};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::cartoonize_run::cartoonize_test_photos;
+use super::distill::{prepare_split, split, teacher_references};
 use super::layout::{DONE_FILE, FINISHED_FILE, Layout, SCORES_FILE};
 use super::markers::{DoneMarker, FinishedMarker, ScorerNote, read_marker, write_marker};
-use super::report_writer::write_report;
-use super::resolve::resolve_config;
+use super::plan::DataSource;
+use super::planned::{PlannedRun, check_same_config, common_crop, largest_load_size, plan_runs};
+use super::records::{ExperimentSummary, RunRecord, RunStatus};
+use super::report_writer::{ReportInputs, write_report};
 use super::run_lock::RunLock;
-use super::scoring::{RunScores, Scorer};
-use super::shard::Shard;
+use super::scoring::{Bounds, RunScores, Scorer};
 use super::test_set::prepare_test_images;
-use super::{ExperimentError, ExperimentPlan, Scale};
+use super::{ExperimentError, ExperimentPlan, Mode, RunnerOptions, Scale};
 use crate::eval::KidOptions;
 use crate::train::checkpoint::latest_checkpoint;
 use crate::train::data::run_smoothing;
-use crate::train::{RunOutcome, TrainConfig, Trainer};
+use crate::train::{RunOutcome, Trainer};
 
-/// How to run a plan.
-#[derive(Debug, Clone)]
-pub struct RunnerOptions {
-    /// The experiment folder (runs, outputs, test set, report).
-    pub out: PathBuf,
-    /// Full plan or tiny.
-    pub scale: Scale,
-    /// FID Inception weights; overrides the plan's `eval.fid_weights`.
-    pub fid_weights: Option<PathBuf>,
-    /// Show each run's training progress bar.
-    pub progress_bars: bool,
-    /// Set to stop after the current training step (with a checkpoint); Ctrl-C sets it.
-    pub stop: Arc<AtomicBool>,
-    /// Every run and the report, one shard of the runs, or the report alone.
-    pub mode: Mode,
+/// A plan, resolved: what every step reads.
+struct Experiment {
+    plan: ExperimentPlan,
+    plan_path: PathBuf,
+    layout: Layout,
+    runs: Vec<PlannedRun>,
+    /// The crop every variant shares.
+    crop: usize,
 }
 
-/// What one invocation does with the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Every run, then the report.
-    #[default]
-    All,
-    /// Only this shard's runs (`--shard K/N`); no report.
-    Shard(Shard),
-    /// Nothing trained: the report of the runs finished so far (`--report`).
-    Report,
-}
-
-impl RunnerOptions {
-    /// Options for `out` at `scale`, no progress bars, never stopped.
-    pub fn new(out: &Path, scale: Scale) -> Self {
-        Self {
-            out: out.to_path_buf(),
-            scale,
-            fid_weights: None,
-            progress_bars: false,
-            stop: Arc::new(AtomicBool::new(false)),
-            mode: Mode::All,
-        }
-    }
-}
-
-/// What happened to a run in this invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Trained from scratch.
-    Trained,
-    /// Continued from a checkpoint of an earlier, unfinished invocation.
-    Resumed,
-    /// Already finished: not trained again.
-    Reused,
-}
-
-/// One variant × seed.
-#[derive(Debug, Clone)]
-pub struct RunRecord {
-    /// Variant name.
-    pub variant: String,
-    /// Seed.
-    pub seed: u64,
-    /// The training run folder.
-    pub run_dir: PathBuf,
-    /// The cartoonized test photos.
-    pub outputs_dir: PathBuf,
-    /// Trained, resumed or reused.
-    pub status: RunStatus,
-    /// Training steps in total.
-    pub steps: usize,
-    /// Seconds of the training session that finished the run.
-    pub train_seconds: f64,
-    /// FID/KID, when the plan asks for metrics.
-    pub scores: Option<RunScores>,
-}
-
-/// The outcome of [`run_experiment`].
-#[derive(Debug, Clone)]
-pub struct ExperimentSummary {
-    /// The runs this invocation handled (or, for [`Mode::Report`], found finished), in plan
-    /// order (variant, then seed).
-    pub runs: Vec<RunRecord>,
-    /// The report folder, when a report was written (not by a shard).
-    pub report_dir: Option<PathBuf>,
-    /// The Inception used for the metrics, if any.
-    pub inception: Option<String>,
-    /// Runs of this invocation held by another process (`variant/seed held by ...`): not
-    /// touched.
-    pub busy: Vec<String>,
-    /// Runs of the plan not finished yet (`variant/seed`), for [`Mode::Report`].
-    pub missing: Vec<String>,
-}
-
-/// A plan resolved into runs, ready to execute.
-pub(super) struct PlannedRun {
-    pub(super) variant: String,
-    pub(super) seed: u64,
-    pub(super) config: TrainConfig,
-}
-
-impl PlannedRun {
-    /// `variant/seed`, as `--list` prints it.
-    pub(super) fn name(&self) -> String {
-        format!("{}/{}", self.variant, self.seed)
-    }
-}
-
-/// The runs of a plan at `scale`, as `variant/seed`, in plan order (the numbering of
-/// `--shard`): every run is resolved, so a bad plan fails here too.
-pub fn list_runs(plan_path: &Path, scale: Scale) -> Result<Vec<String>, ExperimentError> {
-    let plan = ExperimentPlan::load(plan_path)?;
-    let options = RunnerOptions::new(Path::new("."), scale);
-    let runs = plan_runs(&plan, plan_path, &options, &Layout::new(Path::new(".")))?;
-    Ok(runs.iter().map(PlannedRun::name).collect())
+/// The prepared test set: the photos every variant cartoonizes.
+struct TestSet {
+    photos: Vec<PathBuf>,
 }
 
 /// Runs the plan at `plan_path`; `log` receives one line per step of progress.
@@ -157,80 +55,45 @@ pub fn run_experiment<B: AutodiffBackend>(
 where
     B::Device: Clone,
 {
-    let plan_path = std::path::absolute(plan_path).unwrap_or_else(|_| plan_path.to_path_buf());
-    let plan = ExperimentPlan::load(&plan_path)?;
-    let out = std::path::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
-    let layout = Layout::new(&out);
-    let mut runs = plan_runs(&plan, &plan_path, options, &layout)?;
-    if options.scale.train_limit().is_some() {
-        use_tiny_train(&mut runs, &layout);
-    }
-    let crop = common_crop(&runs, &plan_path)?;
+    let exp = resolve(plan_path, options)?;
     if options.mode == Mode::Report {
         return super::collect::report_finished(
-            &plan,
-            &plan_path,
+            &exp.plan,
+            &exp.plan_path,
             options.scale,
-            &runs,
-            crop,
-            &layout,
+            &exp.runs,
+            exp.crop,
+            &exp.layout,
             log,
         );
     }
-    check_data(&plan, &plan_path)?;
-    let photos = {
+    let test_set = {
         // Several shards may start at once: one prepares, the others wait and reuse.
-        let _lock = RunLock::acquire(&layout.prepare_lock())?;
-        prepare_inputs(&plan, &plan_path, options, &layout, &runs, crop, log)?
+        let _lock = RunLock::acquire(&exp.layout.prepare_lock())?;
+        prepare_data(&exp, options, log)?
     };
-    let mine: Vec<(usize, PlannedRun)> = runs
-        .into_iter()
+    let mine: Vec<(usize, &PlannedRun)> = exp
+        .runs
+        .iter()
         .enumerate()
         .filter(|(i, _)| match options.mode {
             Mode::Shard(shard) => shard.contains(*i),
             _ => true,
         })
         .collect();
-    let scorer = if plan.metrics.is_empty() || mine.is_empty() {
-        None
+    let (scorer, bounds) = if exp.plan.metrics.is_empty() || mine.is_empty() {
+        (None, None)
     } else {
-        let weights = options
-            .fid_weights
-            .clone()
-            .or_else(|| plan.eval.fid_weights.clone());
-        let dims = options.scale.fid_dims(plan.eval.dims);
-        let kid = KidOptions {
-            subsets: plan.eval.kid_subsets,
-            subset_size: plan.eval.kid_subset_size,
-            ..KidOptions::default()
-        };
-        log(&format!(
-            "scoring setup: Inception features of {} test cartoons",
-            plan.data.test_cartoons.display()
-        ));
-        let scorer = Scorer::<B::InnerBackend>::new(
-            weights.as_deref(),
-            options.scale == Scale::Tiny,
-            dims,
-            kid,
-            &layout.test_cartoons(),
-            device,
-        )?;
-        if scorer.random {
-            log(&format!(
-                "warning: metrics use a {}: they only show the pipeline runs",
-                scorer.label
-            ));
-        }
-        Some(scorer)
+        let (scorer, bounds) = scoring_setup::<B::InnerBackend>(&exp, options, device, log)?;
+        (Some(scorer), bounds)
     };
 
-    let total = plan.variants.len() * options.scale.seeds(&plan.seeds).len();
+    let total = exp.runs.len();
     let mut records = Vec::with_capacity(mine.len());
     let mut busy = Vec::new();
-    for (i, run) in &mine {
+    for (i, run) in mine {
         let tag = format!("[{}/{total}] {} seed {}", i + 1, run.variant, run.seed);
-        let _lock = match RunLock::try_acquire(&layout.run_lock(&run.variant, run.seed))? {
+        let _lock = match RunLock::try_acquire(&exp.layout.run_lock(&run.variant, run.seed))? {
             Ok(lock) => lock,
             Err(holder) => {
                 log(&format!("{tag}: held by {holder}; not touched"));
@@ -238,40 +101,57 @@ where
                 continue;
             }
         };
-        let record = execute_run::<B>(
-            run,
-            &layout,
-            &plan_path,
-            &photos,
-            scorer.as_ref(),
-            options,
-            device,
-            &tag,
-            log,
-        )?;
-        records.push(record);
+        let (status, done) = train::<B>(&exp, run, options, device, &tag, log)?;
+        let fresh = status != RunStatus::Reused;
+        let outputs_dir = cartoonize(&exp, run, &test_set, fresh, &tag, log)?;
+        let scores = match &scorer {
+            None => None,
+            Some(scorer) => Some(score(
+                scorer,
+                &outputs_dir,
+                test_set.photos.len(),
+                fresh,
+                &tag,
+                log,
+            )?),
+        };
+        let run_dir = exp.layout.run_dir(&run.variant, run.seed);
+        let finished = FinishedMarker {
+            steps: done.steps,
+            train_seconds: done.train_seconds,
+            scores: scores.clone(),
+            scorer: scorer.as_ref().map(|s| ScorerNote {
+                label: s.label.clone(),
+                reference_images: s.reference_images().len(),
+                random: s.random,
+            }),
+        };
+        write_marker(&run_dir.join(FINISHED_FILE), &finished)?;
+        records.push(RunRecord {
+            variant: run.variant.clone(),
+            seed: run.seed,
+            run_dir,
+            outputs_dir,
+            status,
+            steps: done.steps,
+            train_seconds: done.train_seconds,
+            scores,
+        });
     }
     let report_dir = if options.mode == Mode::All {
-        let report_dir = layout.report();
-        let missing: Vec<String> = busy.clone();
-        write_report(
-            &plan,
-            &plan_path,
+        let scorer_info = scorer
+            .as_ref()
+            .map(|s| (s.label.as_str(), s.reference_images().len(), s.random));
+        Some(report(
+            &exp,
             options.scale,
             &records,
-            &photos,
-            scorer
-                .as_ref()
-                .map(|s| (s.label.as_str(), s.reference_images().len(), s.random)),
-            crop,
-            &missing,
-            &report_dir,
-        )?;
-        log(&format!(
-            "report: {}",
-            report_dir.join("report.md").display()
-        ));
-        Some(report_dir)
+            &test_set,
+            scorer_info,
+            bounds.as_ref(),
+            &busy,
+            log,
+        )?)
     } else {
         None
     };
@@ -284,86 +164,110 @@ where
     })
 }
 
-/// At tiny scale every run trains on the small copies in `<out>/tiny-train/`.
-fn use_tiny_train(runs: &mut [PlannedRun], layout: &Layout) {
-    let dir = layout.tiny_train();
-    for run in runs {
-        run.config.data.photos = dir.join("photos");
-        run.config.data.cartoons = dir.join("cartoons");
-    }
+/// Step 0: the plan read and every run resolved (a bad plan fails before anything runs).
+fn resolve(plan_path: &Path, options: &RunnerOptions) -> Result<Experiment, ExperimentError> {
+    let plan_path = std::path::absolute(plan_path).unwrap_or_else(|_| plan_path.to_path_buf());
+    let plan = ExperimentPlan::load(&plan_path)?;
+    let out = std::path::absolute(&options.out).unwrap_or_else(|_| options.out.clone());
+    let layout = Layout::new(&out);
+    let runs = plan_runs(&plan, &plan_path, options, &layout)?;
+    let crop = common_crop(&runs, &plan_path)?;
+    Ok(Experiment {
+        plan,
+        plan_path,
+        layout,
+        runs,
+        crop,
+    })
 }
 
-/// The crop size every variant shares (their outputs are compared at one size).
-fn common_crop(runs: &[PlannedRun], plan_path: &Path) -> Result<usize, ExperimentError> {
-    let crop = runs.first().map_or(256, |r| r.config.data.crop_size);
-    if let Some(r) = runs.iter().find(|r| r.config.data.crop_size != crop) {
-        return Err(ExperimentError::Field {
-            plan: plan_path.to_path_buf(),
-            field: format!("variant '{}' data.crop_size", r.variant),
-            message: format!(
-                "{} differs from the first variant's {crop}: every variant must cartoonize \
-                 the test photos at the same size to be compared",
-                r.config.data.crop_size
-            ),
-        });
-    }
-    Ok(crop)
-}
-
-/// Prepares what every run shares: the tiny training copies (`--scale tiny`), the test photos
-/// and, when the plan has metrics, the test cartoons. Returns the prepared test photos.
-/// Called under the experiment's prepare lock.
-fn prepare_inputs(
-    plan: &ExperimentPlan,
-    plan_path: &Path,
+/// Step 1, under the experiment's prepare lock: what every run shares. A folder plan: the
+/// tiny training copies (`--scale tiny`), the test photos and, with metrics, the test
+/// cartoons. A distillation plan: the split and the teacher's outputs
+/// ([`super::distill`]), then the test photos and the teacher's outputs on them.
+fn prepare_data(
+    exp: &Experiment,
     options: &RunnerOptions,
-    layout: &Layout,
-    runs: &[PlannedRun],
-    crop: usize,
     log: &mut dyn FnMut(&str),
-) -> Result<Vec<PathBuf>, ExperimentError> {
-    let mut warn = |m: String| log(&format!("warning: {m}"));
-    if let (Some(limit), Some(first)) = (options.scale.train_limit(), runs.first()) {
-        // Small square copies at the load size, made once, read by every tiny run.
-        let size = first.config.data.load_size as u32;
-        let dir = layout.tiny_train();
-        for (source, dest) in [
-            (&plan.data.train_photos, dir.join("photos")),
-            (&plan.data.train_cartoons, dir.join("cartoons")),
-        ] {
-            prepare_test_images(source, &dest, size, Some(limit), &mut warn)?;
+) -> Result<TestSet, ExperimentError> {
+    let (plan, layout, crop) = (&exp.plan, &exp.layout, exp.crop);
+    let test_photos_source = match &plan.data {
+        DataSource::Folders(d) => {
+            check_folders(plan, &exp.plan_path)?;
+            if let (Some(limit), Some(first)) = (options.scale.train_limit(), exp.runs.first()) {
+                // Small square copies at the load size, made once, read by every tiny run.
+                let size = first.config.data.load_size as u32;
+                let dir = layout.tiny_train();
+                for (source, dest) in [
+                    (&d.train_photos, dir.join("photos")),
+                    (&d.train_cartoons, dir.join("cartoons")),
+                ] {
+                    prepare_test_images(source, &dest, size, Some(limit), &mut warn(log))?;
+                }
+            }
+            d.test_photos.clone()
         }
-    }
+        DataSource::Distill(d) => {
+            if !d.photos.is_dir() {
+                return Err(missing_folder(&exp.plan_path, "data.photos", &d.photos));
+            }
+            let parts = split(d, options.scale, &exp.plan_path)?;
+            let size = largest_load_size(&exp.runs) as u32;
+            prepare_split(
+                &parts,
+                d.teacher,
+                &exp.plan_path,
+                layout,
+                size,
+                crop as u32,
+                log,
+            )?;
+            layout.distill_test_photos()
+        }
+    };
     let (photo_limit, cartoon_limit) = options.scale.test_limits();
     let photos = prepare_test_images(
-        &plan.data.test_photos,
+        &test_photos_source,
         &layout.test_photos(),
         crop as u32,
         photo_limit,
-        &mut warn,
+        &mut warn(log),
     )?;
     if photos.is_empty() {
         return Err(ExperimentError::Field {
-            plan: plan_path.to_path_buf(),
+            plan: exp.plan_path.clone(),
             field: "data.test_photos".into(),
-            message: format!("no readable image in {}", plan.data.test_photos.display()),
+            message: format!("no readable image in {}", test_photos_source.display()),
         });
     }
-    if !plan.metrics.is_empty() {
-        prepare_test_images(
-            &plan.data.test_cartoons,
-            &layout.test_cartoons(),
-            crop as u32,
-            cartoon_limit,
-            &mut warn,
-        )?;
+    match &plan.data {
+        DataSource::Folders(d) if !plan.metrics.is_empty() => {
+            prepare_test_images(
+                &d.test_cartoons,
+                &layout.test_cartoons(),
+                crop as u32,
+                cartoon_limit,
+                &mut warn(log),
+            )?;
+        }
+        DataSource::Folders(_) => {}
+        DataSource::Distill(d) => {
+            teacher_references(d.teacher, &exp.plan_path, &photos, &layout.test_cartoons())?;
+        }
     }
-    Ok(photos)
+    Ok(TestSet { photos })
 }
 
-/// Every data folder must exist before anything trains.
-fn check_data(plan: &ExperimentPlan, plan_path: &Path) -> Result<(), ExperimentError> {
-    let d = &plan.data;
+/// Warnings of the preparation, as log lines.
+fn warn<'a>(log: &'a mut dyn FnMut(&str)) -> impl FnMut(String) + 'a {
+    move |m: String| log(&format!("warning: {m}"))
+}
+
+/// Every data folder of a folder plan must exist before anything trains.
+fn check_folders(plan: &ExperimentPlan, plan_path: &Path) -> Result<(), ExperimentError> {
+    let DataSource::Folders(d) = &plan.data else {
+        return Ok(());
+    };
     for (field, path) in [
         ("data.train_photos", &d.train_photos),
         ("data.train_cartoons", &d.train_cartoons),
@@ -371,63 +275,108 @@ fn check_data(plan: &ExperimentPlan, plan_path: &Path) -> Result<(), ExperimentE
         ("data.test_cartoons", &d.test_cartoons),
     ] {
         if !path.is_dir() {
-            return Err(ExperimentError::Field {
-                plan: plan_path.to_path_buf(),
-                field: field.into(),
-                message: format!(
-                    "folder {} does not exist (relative paths are relative to the plan's folder)",
-                    path.display()
-                ),
-            });
+            return Err(missing_folder(plan_path, field, path));
         }
     }
     Ok(())
 }
 
-/// Resolves every variant × seed up front, so a bad override fails before hours of training.
-fn plan_runs(
-    plan: &ExperimentPlan,
-    plan_path: &Path,
-    options: &RunnerOptions,
-    layout: &Layout,
-) -> Result<Vec<PlannedRun>, ExperimentError> {
-    let seeds = options.scale.seeds(&plan.seeds);
-    let mut runs = Vec::new();
-    for variant in &plan.variants {
-        for &seed in &seeds {
-            let mut config = resolve_config(plan, plan_path, variant, seed, options.scale)?;
-            config.output.progress = options.progress_bars;
-            if config.data.edge_cache.is_none() {
-                config.data.edge_cache = Some(layout.edge_cache());
-            }
-            runs.push(PlannedRun {
-                variant: variant.name.clone(),
-                seed,
-                config,
-            });
-        }
+fn missing_folder(plan_path: &Path, field: &str, path: &Path) -> ExperimentError {
+    ExperimentError::Field {
+        plan: plan_path.to_path_buf(),
+        field: field.into(),
+        message: format!(
+            "folder {} does not exist (relative paths are relative to the plan's folder)",
+            path.display()
+        ),
     }
-    Ok(runs)
 }
 
-/// Trains (or reuses), cartoonizes and scores one run.
-#[allow(clippy::too_many_arguments)]
-fn execute_run<B: AutodiffBackend>(
+/// The scorer of step 4: the Inception with the reference features, the paired references
+/// of a distillation plan, and its bounds.
+fn scoring_setup<B: Backend>(
+    exp: &Experiment,
+    options: &RunnerOptions,
+    device: &B::Device,
+    log: &mut dyn FnMut(&str),
+) -> Result<(Scorer<B>, Option<Bounds>), ExperimentError> {
+    let plan = &exp.plan;
+    let weights = options
+        .fid_weights
+        .clone()
+        .or_else(|| plan.eval.fid_weights.clone());
+    let dims = options.scale.fid_dims(plan.eval.dims);
+    let kid = KidOptions {
+        subsets: plan.eval.kid_subsets,
+        subset_size: plan.eval.kid_subset_size,
+        ..KidOptions::default()
+    };
+    let references = exp.layout.test_cartoons();
+    let inception = plan.metrics.iter().any(|m| m == "fid" || m == "kid");
+    if !inception {
+        let scorer = Scorer::<B>::paired_only(&references, device)?;
+        let bounds = match plan.distill() {
+            Some(d) => Some(scorer.bounds(
+                d.teacher.name(),
+                &exp.layout.test_photos(),
+                &references,
+                &exp.layout.bounds_file(),
+            )?),
+            None => None,
+        };
+        return Ok((scorer, bounds));
+    }
+    match &plan.data {
+        DataSource::Folders(d) => log(&format!(
+            "scoring setup: Inception features of {} test cartoons",
+            d.test_cartoons.display()
+        )),
+        DataSource::Distill(d) => log(&format!(
+            "scoring setup: Inception features of the teacher '{}' on the test photos \
+             (also the paired references)",
+            d.teacher
+        )),
+    }
+    let mut scorer = Scorer::<B>::new(
+        weights.as_deref(),
+        options.scale == Scale::Tiny,
+        dims,
+        kid,
+        &references,
+        device,
+    )?;
+    if scorer.random {
+        log(&format!(
+            "warning: metrics use a {}: they only show the pipeline runs",
+            scorer.label
+        ));
+    }
+    let Some(d) = plan.distill() else {
+        return Ok((scorer, None));
+    };
+    scorer = scorer.with_paired(&references);
+    let bounds = scorer.bounds(
+        d.teacher.name(),
+        &exp.layout.test_photos(),
+        &references,
+        &exp.layout.bounds_file(),
+    )?;
+    Ok((scorer, Some(bounds)))
+}
+
+/// Step 2: trains a run, resumes it, or reuses it when finished (same config).
+fn train<B: AutodiffBackend>(
+    exp: &Experiment,
     run: &PlannedRun,
-    layout: &Layout,
-    plan_path: &Path,
-    photos: &[PathBuf],
-    scorer: Option<&Scorer<B::InnerBackend>>,
     options: &RunnerOptions,
     device: &B::Device,
     tag: &str,
     log: &mut dyn FnMut(&str),
-) -> Result<RunRecord, ExperimentError>
+) -> Result<(RunStatus, DoneMarker), ExperimentError>
 where
     B::Device: Clone,
 {
-    let run_dir = layout.run_dir(&run.variant, run.seed);
-    let outputs_dir = layout.outputs_dir(&run.variant, run.seed);
+    let run_dir = exp.layout.run_dir(&run.variant, run.seed);
     let done_path = run_dir.join(DONE_FILE);
     let train_err = |source| ExperimentError::Train {
         variant: run.variant.clone(),
@@ -435,111 +384,89 @@ where
         run: run_dir.clone(),
         source,
     };
-    let (status, marker) = if let Some(marker) = read_marker::<DoneMarker>(&done_path) {
-        check_same_config(run, &run_dir, plan_path)?;
+    if let Some(marker) = read_marker::<DoneMarker>(&done_path) {
+        check_same_config(run, &run_dir, &exp.plan_path)?;
         log(&format!(
             "{tag}: finished earlier ({} steps), reusing {}",
             marker.steps,
             run_dir.display()
         ));
-        (RunStatus::Reused, marker)
-    } else {
-        let resumed = latest_checkpoint(&run_dir).map_err(train_err)?.is_some();
-        log(&format!(
-            "{tag}: {} {} ({} epochs)",
-            if resumed {
-                "resuming from its latest checkpoint in"
-            } else {
-                "training into"
-            },
-            run_dir.display(),
-            run.config.train.epochs
-        ));
-        // Whatever an earlier session cartoonized and scored is out of date from here on.
-        let finished = run_dir.join(FINISHED_FILE);
-        if finished.exists() {
-            std::fs::remove_file(&finished).map_err(|e| ExperimentError::io(&finished, e))?;
-        }
-        let start = Instant::now();
-        let smoothing = run_smoothing(&run.config.data, &run_dir);
-        let mut trainer =
-            Trainer::<B>::new(run.config.clone(), &run_dir, device.clone(), smoothing);
-        trainer.stop = options.stop.clone();
-        let (steps, checkpoint) = match trainer.run().map_err(train_err)? {
-            RunOutcome::Finished { steps, checkpoint } => (steps, checkpoint),
-            RunOutcome::Interrupted { checkpoint, .. } => {
-                return Err(ExperimentError::Interrupted { checkpoint });
-            }
-        };
-        let marker = DoneMarker {
-            steps,
-            checkpoint,
-            train_seconds: start.elapsed().as_secs_f64(),
-        };
-        write_marker(&done_path, &marker)?;
-        log(&format!(
-            "{tag}: trained {steps} steps in {:.1} s",
-            marker.train_seconds
-        ));
-        let status = if resumed {
-            RunStatus::Resumed
+        return Ok((RunStatus::Reused, marker));
+    }
+    let resumed = latest_checkpoint(&run_dir).map_err(train_err)?.is_some();
+    log(&format!(
+        "{tag}: {} {} ({} epochs)",
+        if resumed {
+            "resuming from its latest checkpoint in"
         } else {
-            RunStatus::Trained
-        };
-        (status, marker)
+            "training into"
+        },
+        run_dir.display(),
+        run.config.train.epochs
+    ));
+    // Whatever an earlier session cartoonized and scored is out of date from here on.
+    let finished = run_dir.join(FINISHED_FILE);
+    if finished.exists() {
+        std::fs::remove_file(&finished).map_err(|e| ExperimentError::io(&finished, e))?;
+    }
+    let start = Instant::now();
+    let smoothing = run_smoothing(&run.config.data, &run_dir);
+    let mut trainer = Trainer::<B>::new(run.config.clone(), &run_dir, device.clone(), smoothing);
+    trainer.stop = options.stop.clone();
+    let (steps, checkpoint) = match trainer.run().map_err(train_err)? {
+        RunOutcome::Finished { steps, checkpoint } => (steps, checkpoint),
+        RunOutcome::Interrupted { checkpoint, .. } => {
+            return Err(ExperimentError::Interrupted { checkpoint });
+        }
     };
+    let marker = DoneMarker {
+        steps,
+        checkpoint,
+        train_seconds: start.elapsed().as_secs_f64(),
+    };
+    write_marker(&done_path, &marker)?;
+    log(&format!(
+        "{tag}: trained {steps} steps in {:.1} s",
+        marker.train_seconds
+    ));
+    let status = if resumed {
+        RunStatus::Resumed
+    } else {
+        RunStatus::Trained
+    };
+    Ok((status, marker))
+}
 
-    let fresh = status != RunStatus::Reused;
-    let written =
-        cartoonize_test_photos(&run_dir, photos, &outputs_dir, fresh).map_err(|message| {
-            ExperimentError::Cartoonize {
-                variant: run.variant.clone(),
-                seed: run.seed,
-                message,
-            }
-        })?;
+/// Step 3: the test photos cartoonized by the run's generator (all again when `fresh`).
+fn cartoonize(
+    exp: &Experiment,
+    run: &PlannedRun,
+    test_set: &TestSet,
+    fresh: bool,
+    tag: &str,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf, ExperimentError> {
+    let run_dir = exp.layout.run_dir(&run.variant, run.seed);
+    let outputs_dir = exp.layout.outputs_dir(&run.variant, run.seed);
+    let written = cartoonize_test_photos(&run_dir, &test_set.photos, &outputs_dir, fresh).map_err(
+        |message| ExperimentError::Cartoonize {
+            variant: run.variant.clone(),
+            seed: run.seed,
+            message,
+        },
+    )?;
     if written > 0 {
         log(&format!(
             "{tag}: cartoonized {written} test photos into {}",
             outputs_dir.display()
         ));
     }
-    let scores = match scorer {
-        None => None,
-        Some(scorer) => Some(score_run(
-            scorer,
-            &outputs_dir,
-            photos.len(),
-            fresh,
-            tag,
-            log,
-        )?),
-    };
-    let finished = FinishedMarker {
-        steps: marker.steps,
-        train_seconds: marker.train_seconds,
-        scores: scores.clone(),
-        scorer: scorer.map(|s| ScorerNote {
-            label: s.label.clone(),
-            reference_images: s.reference_images().len(),
-            random: s.random,
-        }),
-    };
-    write_marker(&run_dir.join(FINISHED_FILE), &finished)?;
-    Ok(RunRecord {
-        variant: run.variant.clone(),
-        seed: run.seed,
-        run_dir,
-        outputs_dir,
-        status,
-        steps: marker.steps,
-        train_seconds: marker.train_seconds,
-        scores,
-    })
+    Ok(outputs_dir)
 }
 
-/// Scores a run's outputs, reusing `scores.json` when the outputs and Inception are unchanged.
-fn score_run<B: burn::tensor::backend::Backend>(
+/// Step 4: scores a run's outputs, reusing `scores.json` when the outputs and scorer are
+/// unchanged.
+fn score<B: Backend>(
     scorer: &Scorer<B>,
     outputs_dir: &Path,
     images: usize,
@@ -551,7 +478,12 @@ fn score_run<B: burn::tensor::backend::Backend>(
     let cached = std::fs::read(&cache)
         .ok()
         .and_then(|b| serde_json::from_slice::<RunScores>(&b).ok())
-        .filter(|s| !fresh && s.inception == scorer.label && s.images == images);
+        .filter(|s| {
+            !fresh
+                && s.inception == scorer.label
+                && s.images == images
+                && s.paired.is_some() == scorer.has_paired()
+        });
     if let Some(scores) = cached {
         return Ok(scores);
     }
@@ -559,42 +491,46 @@ fn score_run<B: burn::tensor::backend::Backend>(
     let text = serde_json::to_string_pretty(&scores).unwrap_or_default();
     crate::imageio::atomic_write(&cache, text.as_bytes())
         .map_err(|e| ExperimentError::io(&cache, e))?;
-    log(&format!(
-        "{tag}: FID {:.3}, KID {:.5} ± {:.5}",
-        scores.fid, scores.kid, scores.kid_std
-    ));
+    let paired = scores.paired.as_ref().map_or(String::new(), |p| {
+        format!(", ΔE00 {:.3}, SSIM {:.4}", p.delta_e, p.ssim)
+    });
+    let fid_kid = match (scores.fid, scores.kid, scores.kid_std) {
+        (Some(f), Some(k), Some(sd)) => format!("FID {f:.3}, KID {k:.5} ± {sd:.5}"),
+        _ => "no FID/KID".into(),
+    };
+    log(&format!("{tag}: {fid_kid}{paired}"));
     Ok(scores)
 }
 
-/// A finished run is reused only if it was trained with the config the plan gives now.
-pub(super) fn check_same_config(
-    run: &PlannedRun,
-    run_dir: &Path,
-    plan_path: &Path,
-) -> Result<(), ExperimentError> {
-    let config_path = run_dir.join(crate::train::trainer::CONFIG_FILE);
-    let mut saved = TrainConfig::from_toml_file(&config_path)
-        .map_err(|e| ExperimentError::io(&config_path, e))?;
-    let mut wanted = run.config.clone();
-    saved.output.progress = false;
-    wanted.output.progress = false;
-    if saved == wanted {
-        return Ok(());
-    }
-    let (a, b) = (saved.to_toml(), wanted.to_toml());
-    let differs = a
-        .lines()
-        .zip(b.lines())
-        .find(|(x, y)| x != y)
-        .map(|(x, y)| format!(" (first difference: run has `{x}`, plan gives `{y}`)"))
-        .unwrap_or_default();
-    Err(ExperimentError::Field {
-        plan: plan_path.to_path_buf(),
-        field: format!("variant '{}' seed {}", run.variant, run.seed),
-        message: format!(
-            "the finished run {} was trained with another config{differs}; delete that \
-             folder to retrain it with the plan's config, or restore the plan",
-            run_dir.display()
-        ),
-    })
+/// Step 5: the report of this invocation's runs (those held by other processes named as
+/// missing).
+#[allow(clippy::too_many_arguments)]
+fn report(
+    exp: &Experiment,
+    scale: Scale,
+    records: &[RunRecord],
+    test_set: &TestSet,
+    scorer: Option<super::report_writer::ScorerInfo<'_>>,
+    bounds: Option<&Bounds>,
+    busy: &[String],
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf, ExperimentError> {
+    let report_dir = exp.layout.report();
+    write_report(&ReportInputs {
+        plan: &exp.plan,
+        plan_path: &exp.plan_path,
+        scale,
+        runs: records,
+        photos: &test_set.photos,
+        scorer,
+        bounds,
+        crop: exp.crop,
+        missing: busy,
+        dir: &report_dir,
+    })?;
+    log(&format!(
+        "report: {}",
+        report_dir.join("report.md").display()
+    ));
+    Ok(report_dir)
 }

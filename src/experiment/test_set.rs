@@ -46,29 +46,40 @@ pub fn prepare_test_images(
     }
     std::fs::create_dir_all(dest).map_err(|e| ExperimentError::io(dest, e))?;
     for (i, (path, _)) in inputs.iter().enumerate() {
-        let img = match decode_image(path) {
+        let square = match load_square(path, size) {
             Ok(img) => img,
             Err(e) => {
                 warn(format!("skipping test image {}: {e}", path.display()));
                 continue;
             }
         };
-        let bytes: Vec<u8> = img.rgb.iter().map(|&v| to_u8(v)).collect();
-        let Some(rgb) = RgbImage::from_raw(img.width, img.height, bytes) else {
-            continue;
-        };
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "image".into());
-        let out = dest.join(format!("{i:03}_{stem}.png"));
-        resize_center_crop(&rgb, size)
+        let out = dest.join(numbered_png(i, path));
+        square
             .save(&out)
             .map_err(|e| ExperimentError::io(&out, e))?;
     }
     crate::imageio::atomic_write(&manifest_path, manifest.as_bytes())
         .map_err(|e| ExperimentError::io(&manifest_path, e))?;
     list_pngs(dest)
+}
+
+/// An image decoded (EXIF orientation applied), its short side resized to `size` and
+/// centre-cropped to `size`x`size`.
+pub fn load_square(path: &Path, size: u32) -> Result<RgbImage, String> {
+    let img = decode_image(path).map_err(|e| e.to_string())?;
+    let bytes: Vec<u8> = img.rgb.iter().map(|&v| to_u8(v)).collect();
+    let rgb = RgbImage::from_raw(img.width, img.height, bytes)
+        .ok_or_else(|| "decoded buffer has the wrong size".to_string())?;
+    Ok(resize_center_crop(&rgb, size))
+}
+
+/// `NNN_<stem>.png`: the name of the `i`-th prepared copy of `path`.
+pub fn numbered_png(i: usize, path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    format!("{i:03}_{stem}.png")
 }
 
 /// The PNG files directly in `dir`, sorted.

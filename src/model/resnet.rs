@@ -169,8 +169,9 @@ pub struct Resnet<B: Backend> {
 }
 
 impl ResnetConfig {
-    /// Builds the network up to `output` with identity-initialized batch norms and burn's
-    /// default conv initialization; load real weights into it.
+    /// Builds the network up to `output` with random weights at the scale of trained ones
+    /// (He-normal convs, identity batch norms except each residual branch's last, scaled by
+    /// 1/√blocks), for tests and tiny runs; or load real weights into it.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Resnet<B> {
         let bottleneck = self.depth.bottleneck();
         let blocks = self.depth.blocks();
@@ -192,6 +193,12 @@ impl ResnetConfig {
                 })
                 .collect();
             stages.push(stage);
+        }
+        // Random weights at the scale of real ones: each branch adds 1/√blocks of its
+        // He-normal size, so the sum over the blocks keeps roughly the stem's scale.
+        let n_blocks: usize = stages.iter().map(Vec::len).sum();
+        for block in stages.iter_mut().flatten() {
+            block.scale_branch(1.0 / (n_blocks.max(1) as f64).sqrt());
         }
         let mut stages = stages.into_iter();
         let mut next = || stages.next().unwrap_or_default();

@@ -52,7 +52,18 @@ impl<B: Backend> FrozenBatchNorm<B> {
     }
 }
 
-/// A bias-free convolution with symmetric zero padding, as every ResNet conv.
+/// He-normal initialization (fan in, gain √2): a random conv followed by ReLU keeps the second
+/// moment of its input, so a random-weight network's features have the scale of a trained
+/// one's instead of shrinking by orders of magnitude with depth (burn's default init, uniform
+/// with variance 1/(3·fan_in), loses a factor of about 6 per conv and ReLU). Loaded weights
+/// replace it.
+pub(crate) const HE_NORMAL: burn::nn::Initializer = burn::nn::Initializer::KaimingNormal {
+    gain: std::f64::consts::SQRT_2,
+    fan_out_only: false,
+};
+
+/// A bias-free convolution with symmetric zero padding, as every ResNet conv; He-normal
+/// weights until real ones are loaded.
 fn conv<B: Backend>(
     channels: [usize; 2],
     kernel: usize,
@@ -64,6 +75,7 @@ fn conv<B: Backend>(
         .with_stride([stride, stride])
         .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
         .with_bias(false)
+        .with_initializer(HE_NORMAL)
         .init(device)
 }
 
@@ -177,6 +189,18 @@ impl<B: Backend> ResidualBlock<B> {
                 downsample,
             })
         }
+    }
+
+    /// Scales the residual branch's last batch norm (γ = `scale`): a random-weight network
+    /// with identity norms and He-normal convs otherwise grows ~1.5x in RMS per block, as
+    /// every block adds a branch as large as its input; ResNet-101 to `layer2` came out ~19x
+    /// its input. Loaded weights replace it.
+    pub(crate) fn scale_branch(&mut self, scale: f64) {
+        let bn = match self {
+            ResidualBlock::Basic(b) => &mut b.bn2,
+            ResidualBlock::Bottleneck(b) => &mut b.bn3,
+        };
+        bn.weight = bn.weight.clone().map(|w| w.mul_scalar(scale));
     }
 
     /// Runs the block on an NCHW tensor.

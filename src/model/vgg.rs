@@ -21,6 +21,13 @@ const LAYOUT: [usize; 15] = [
     64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512,
 ];
 
+/// He-normal initialization: fan in, gain √2 (what keeps a ReLU network's activations at
+/// the input's scale).
+const HE_NORMAL: burn::nn::Initializer = burn::nn::Initializer::KaimingNormal {
+    gain: std::f64::consts::SQRT_2,
+    fan_out_only: false,
+};
+
 /// The official torchvision VGG19 weights file.
 pub const VGG19_FILE: &str = "vgg19-dcbb9e9d.pth";
 /// The official torchvision VGG19 with batch norm weights file.
@@ -98,18 +105,22 @@ impl Vgg19Config {
         (convs, norms)
     }
 
-    /// Builds the network with random weights.
+    /// Builds the network with random weights: He-normal convs (fan in, gain √2) and zero
+    /// biases, so that, as in a trained VGG19, conv4_4's features keep the scale of the input
+    /// instead of shrinking about 6x per layer as with burn's default init (a tiny run's
+    /// content loss was then ~1e-4 against an adversarial loss of ~1, and ω did nothing).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Vgg19Features<B> {
         let mut convs = Vec::new();
         let mut norms = Vec::new();
         let mut cin = 3;
         for &c in LAYOUT.iter().filter(|&&c| c != 0) {
             let cout = c * self.width / 64;
-            convs.push(
-                Conv2dConfig::new([cin, cout], [3, 3])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device),
-            );
+            let mut conv: Conv2d<B> = Conv2dConfig::new([cin, cout], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_initializer(HE_NORMAL)
+                .init(device);
+            conv.bias = conv.bias.map(|b| b.map(|t| t.zeros_like()));
+            convs.push(conv);
             if self.batch_norm {
                 norms.push(BatchNormConfig::new(cout).init(device));
             }
