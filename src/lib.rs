@@ -29,6 +29,7 @@ pub mod experiment;
 #[cfg(feature = "survey")]
 pub mod http;
 pub mod imageio;
+pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod report;

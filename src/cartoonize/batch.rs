@@ -51,13 +51,6 @@ pub struct BatchSummary {
     pub seconds: f64,
 }
 
-/// Expands files and folders (recursively, sorted) into image files, each with the path
-/// relative to the folder it was found in (the bare file name for files given directly).
-/// See [`crate::imageio::collect`] for how links are followed.
-pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ImageIoError> {
-    crate::imageio::collect_images(paths)
-}
-
 /// Output extension for an input: its own when toongan can write it, else PNG.
 fn output_extension(input: &Path) -> String {
     match input

@@ -13,9 +13,8 @@ use rayon::prelude::*;
 use super::TrainError;
 use super::rng::{hash, mix, permutation};
 use super::sections::DataConfig;
-use crate::imageio::collect_images as collect_inputs;
-use crate::imageio::decode_image;
 use crate::imageio::encode::to_u8;
+use crate::imageio::{collect_images, decode_image};
 
 /// One batch on the host: NCHW planes in [-1, 1], RGB.
 #[derive(Debug, Clone)]
@@ -64,7 +63,7 @@ fn usable(dir: &Path, min_side: usize, workers: usize) -> Result<Vec<PathBuf>, T
     if !dir.is_dir() {
         return Err(err("not a folder".into()));
     }
-    let files: Vec<PathBuf> = collect_inputs(&[dir.to_path_buf()])
+    let files: Vec<PathBuf> = collect_images(&[dir.to_path_buf()])
         .map_err(|e| err(e.to_string()))?
         .into_iter()
         .map(|(p, _)| p)
