@@ -57,15 +57,21 @@ pub enum CpuEngine {
 /// Why a generator cannot be made into a translator.
 #[derive(Debug, thiserror::Error)]
 pub enum InferenceError {
-    /// The weights cannot be read.
+    /// The weights cannot be read (boxed: the error is large).
     #[error(transparent)]
-    Weights(#[from] WeightsError),
+    Weights(Box<WeightsError>),
     /// The inference engine cannot run this generator.
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// The device cannot be used.
     #[error(transparent)]
     Device(#[from] DeviceError),
+}
+
+impl From<WeightsError> for InferenceError {
+    fn from(e: WeightsError) -> Self {
+        InferenceError::Weights(Box::new(e))
+    }
 }
 
 /// The translator for the generator `source` on `device`, CartoonGAN generators on the CPU

@@ -9,8 +9,7 @@ use std::time::Instant;
 use super::isolate::isolated;
 use super::{TileOptions, Translator, cartoonize_image};
 use crate::imageio::{
-    DecodeLimits, DecodedImage, ImageIoError, check_outputs, decode_image_with, encode_image,
-    fit_within,
+    DecodeLimits, DecodedImage, check_outputs, decode_image_with, encode_image, fit_within,
 };
 
 pub use crate::imageio::collect::IMAGE_EXTENSIONS;
