@@ -6,7 +6,7 @@
 //!    `NAME`, its config section (a `#[derive(Config)]` struct implementing
 //!    [`ModelSection`]: default init epochs, edge smoothing or not, its checks, its part of the
 //!    `tiny` preset) and the model itself implementing [`GanModel`] (one training step, its
-//!    visuals, its save/load list through [`super::state_files`]); `mod <name>;` in
+//!    visuals, its save/load list through `state_files.rs`); `mod <name>;` in
 //!    `train/mod.rs`.
 //! 2. One registry entry: the section as a field of [`TrainConfig`] (its `[<name>]` table in
 //!    `config.toml`), a variant of [`ModelKind`] added to [`ModelKind::ALL`], and its arm in
