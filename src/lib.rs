@@ -14,8 +14,9 @@
 //!   images and batches of files, through the [`cartoonize::Translator`] trait.
 //! - [`engine`] (the fast CPU inference generator, a `Translator` on kernels) and [`backend`]
 //!   (burn backends: `FastCpu` on kernels, `--device` choice); neither imports the other.
-//! - [`bench`] (generator speed, engine vs burn), [`train`] (data, edge smoothing, losses, the
-//!   models, the loop, checkpoints) and [`eval`] (FID and KID as pytorch-fid and
+//! - [`inference`] (which code runs a generator on which device: the engine or burn),
+//!   [`bench`] (generator speed, engine vs burn), [`train`] (data, edge smoothing, losses, the
+//!   model registry, the loop, checkpoints) and [`eval`] (FID and KID as pytorch-fid and
 //!   torch-fidelity compute them).
 //! - [`experiment`]: plans run end to end (train, cartoonize, score, report).
 //! - [`studio`]: the local web app (cartoonize in the browser, watch runs and experiments).
@@ -29,6 +30,7 @@ pub mod experiment;
 #[cfg(feature = "survey")]
 pub mod http;
 pub mod imageio;
+pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod report;

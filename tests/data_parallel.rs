@@ -16,7 +16,8 @@ use toongan::train::TrainConfig;
 use toongan::train::cartoongan::CartoonGan;
 use toongan::train::data::HostBatch;
 use toongan::train::data_parallel::DataParallel;
-use toongan::train::gan_model::{GanModel, Phase, build_model};
+use toongan::train::gan_model::{GanModel, Phase};
+use toongan::train::registry::build_model;
 
 mod common;
 

@@ -14,7 +14,7 @@ use toongan::backend::Cpu;
 use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
 use toongan::model::GeneratorConfig;
-use toongan::train::gan_model::MODELS;
+use toongan::train::registry::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;

@@ -29,7 +29,7 @@ LAYERS = [
     ["model", "survey"],
     ["weights", "cartoonize"],
     ["engine", "backend"],
-    ["bench", "train", "eval"],
+    ["bench", "train", "eval", "inference"],
     ["experiment"],
     ["studio"],
 ]

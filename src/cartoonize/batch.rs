@@ -9,8 +9,7 @@ use std::time::Instant;
 use super::isolate::isolated;
 use super::{TileOptions, Translator, cartoonize_image};
 use crate::imageio::{
-    DecodeLimits, DecodedImage, ImageIoError, check_outputs, decode_image_with, encode_image,
-    fit_within,
+    DecodeLimits, DecodedImage, check_outputs, decode_image_with, encode_image, fit_within,
 };
 
 pub use crate::imageio::collect::IMAGE_EXTENSIONS;
@@ -49,13 +48,6 @@ pub struct BatchSummary {
     pub failures: Vec<(PathBuf, String)>,
     /// Wall-clock seconds.
     pub seconds: f64,
-}
-
-/// Expands files and folders (recursively, sorted) into image files, each with the path
-/// relative to the folder it was found in (the bare file name for files given directly).
-/// See [`crate::imageio::collect`] for how links are followed.
-pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ImageIoError> {
-    crate::imageio::collect_images(paths)
 }
 
 /// Output extension for an input: its own when toongan can write it, else PNG.

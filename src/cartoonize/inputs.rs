@@ -19,8 +19,8 @@ pub fn is_earlier_output(path: &Path, tags: &[&str]) -> bool {
 }
 
 /// Collects the images under `paths` for a batch whose outputs go to `output` (or in place,
-/// tagged with each of `tags`). Files named directly are always taken; only folder walks skip
-/// earlier outputs.
+/// tagged with each of `tags`): [`crate::imageio::collect_images`] less the earlier outputs.
+/// Files named directly are always taken; only folder walks skip earlier outputs.
 pub fn collect_batch_inputs(
     paths: &[PathBuf],
     output: Option<&Path>,

@@ -9,7 +9,7 @@ pub mod temporal;
 pub mod video;
 pub mod whole_image;
 
-pub use batch::{BatchOptions, BatchSummary, InputFile, collect_inputs, plan_outputs, run_batch};
+pub use batch::{BatchOptions, BatchSummary, InputFile, plan_outputs, run_batch};
 pub use burn_translator::{BurnTranslator, ResnetTranslator};
 pub use inputs::collect_batch_inputs;
 pub use temporal::TemporalStats;

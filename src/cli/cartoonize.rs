@@ -4,24 +4,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use toongan::backend::{BackendTask, Cpu, DeviceChoice};
+use toongan::backend::DeviceChoice;
 use toongan::cartoonize::video::VideoOptions;
 use toongan::cartoonize::{
-    BatchOptions, BurnTranslator, InputFile, ResnetTranslator, TileOptions, Translator,
-    collect_batch_inputs, plan_outputs, run_batch,
+    BatchOptions, InputFile, TileOptions, collect_batch_inputs, plan_outputs, run_batch,
 };
-use toongan::engine::CpuGenerator;
 use toongan::imageio::{atomic_write, decode_image, fit_within};
+use toongan::inference::{CpuEngine, GeneratorSource, load_translator};
 
 use super::cartoonize_media;
-use toongan::model::GeneratorConfig;
 use toongan::report::compare_sheet;
-use toongan::weights::{
-    Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
-};
+use toongan::weights::{Style, StyleRegistry};
 
 /// Arguments of `toongan cartoonize`.
 #[derive(Debug, Args)]
@@ -140,43 +135,6 @@ fn chosen_styles(choices: &[StyleChoice]) -> Vec<Style> {
     styles
 }
 
-/// Where the generator's weights come from.
-enum GeneratorSource {
-    /// A generator trained with toongan (safetensors with its config).
-    Trained(PathBuf),
-    /// A published style's folder of `.npy` files.
-    Published(PathBuf),
-}
-
-impl GeneratorSource {
-    /// Reads the generator, whichever architecture it holds, onto `device`.
-    fn load<B: Backend>(&self, device: &B::Device) -> anyhow::Result<TrainedGenerator<B>> {
-        Ok(match self {
-            GeneratorSource::Trained(path) => load_trained_generator::<B>(path, device)?,
-            GeneratorSource::Published(dir) => TrainedGenerator::Cartoongan(
-                load_published_generator::<B>(dir, device)?,
-                GeneratorConfig::published(),
-            ),
-        })
-    }
-}
-
-/// Loads the generator on the chosen burn backend and wraps it as a translator.
-struct BurnTranslatorTask<'a>(&'a GeneratorSource);
-
-impl BackendTask for BurnTranslatorTask<'_> {
-    type Output = anyhow::Result<Box<dyn Translator>>;
-
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        Ok(match self.0.load::<B>(&device)? {
-            TrainedGenerator::Cartoongan(g, config) => {
-                Box::new(BurnTranslator::new(g, &config, device))
-            }
-            TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
-        })
-    }
-}
-
 pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<ExitCode> {
     if !args.tile.is_multiple_of(4) || args.tile <= 2 * args.tile_overlap {
         bail!("--tile must be a multiple of 4 and more than twice --tile-overlap");
@@ -279,20 +237,11 @@ fn cartoonize_jobs(
     media: &cartoonize_media::Media,
     options: BatchOptions,
 ) -> anyhow::Result<bool> {
-    // The fast CPU engine runs CartoonGAN generators; everything else runs on burn.
-    let translator: Box<dyn Translator> = match args.device {
-        DeviceChoice::Cpu if args.engine == Engine::Fast => {
-            match source.load::<Cpu>(&Default::default())? {
-                TrainedGenerator::Cartoongan(g, config) => {
-                    Box::new(CpuGenerator::from_generator(&g, &config)?)
-                }
-                TrainedGenerator::Resnet(g, _) => {
-                    Box::new(ResnetTranslator::new(g, Default::default()))
-                }
-            }
-        }
-        device => device.run(BurnTranslatorTask(source))??,
+    let engine = match args.engine {
+        Engine::Fast => CpuEngine::Fast,
+        Engine::Burn => CpuEngine::Burn,
     };
+    let translator = load_translator(source, args.device, engine)?;
     let bar = if jobs.len() > 1 {
         let bar = ProgressBar::new(jobs.len() as u64);
         bar.set_style(

@@ -14,8 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use toongan::cartoonize::isolate::isolated;
 use toongan::imageio::{
-    atomic_write, check_outputs, collect_images as collect_inputs, decode_image, encode::to_u8,
-    resize_center_crop,
+    atomic_write, check_outputs, collect_images, decode_image, encode::to_u8, resize_center_crop,
 };
 use toongan::train::edge_smoothing::{EdgeSmoother, EdgeSmootherConfig};
 
@@ -101,7 +100,7 @@ pub fn run(args: SmoothArgs) -> anyhow::Result<ExitCode> {
         .with_dilation(args.dilation)
         .with_gaussian(args.gaussian)
         .init()?;
-    let inputs = collect_inputs(&args.inputs)?;
+    let inputs = collect_images(&args.inputs)?;
     if inputs.is_empty() {
         bail!("no images found in {:?}", args.inputs);
     }

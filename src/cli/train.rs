@@ -14,7 +14,7 @@ use toongan::train::{RunOutcome, TrainConfig, Trainer};
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Model to train: cartoongan (Chen et al. 2018) or cyclegan (Zhu et al. 2017).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::gan_model::MODELS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::registry::MODELS))]
     model: Option<String>,
     /// Folder of photos (recursive; PNG, JPEG, WebP, BMP, TIFF, GIF).
     #[arg(long)]
@@ -37,7 +37,7 @@ pub struct TrainArgs {
     /// narrow nets; for tests and a first try on a laptop), "improved" (the improved
     /// CartoonGAN: all four switches), or one switch alone: "instance_norm", "leaky_relu",
     /// "resnet_content", "lsgan". `--preset tiny --preset improved` composes both.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::config::PRESETS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::presets::PRESETS))]
     preset: Vec<String>,
     /// Total epochs (train.epochs).
     #[arg(long)]

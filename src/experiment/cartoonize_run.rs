@@ -4,24 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::Cpu;
-use crate::cartoonize::{BatchOptions, ResnetTranslator, Translator, plan_outputs, run_batch};
-use crate::engine::CpuGenerator;
+use crate::backend::DeviceChoice;
+use crate::cartoonize::{BatchOptions, Translator, plan_outputs, run_batch};
+use crate::inference::{CpuEngine, GeneratorSource, load_translator};
 use crate::weights::checkpoint::resolve_generator_path;
-use crate::weights::{TrainedGenerator, load_trained_generator};
 
-/// The photo→cartoon translator of a training run folder.
+/// The photo→cartoon translator of a training run folder, on the CPU.
 pub fn translator_for_run(run_dir: &Path) -> Result<Box<dyn Translator>, String> {
     let path = resolve_generator_path(run_dir).map_err(|e| e.to_string())?;
-    let device = Default::default();
-    Ok(
-        match load_trained_generator::<Cpu>(&path, &device).map_err(|e| e.to_string())? {
-            TrainedGenerator::Cartoongan(g, config) => {
-                Box::new(CpuGenerator::from_generator(&g, &config).map_err(|e| e.to_string())?)
-            }
-            TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
-        },
-    )
+    let source = GeneratorSource::Trained(path);
+    load_translator(&source, DeviceChoice::Cpu, CpuEngine::Fast).map_err(|e| e.to_string())
 }
 
 /// Writes `<out_dir>/<name of each photo>` translated by the run's generator. With

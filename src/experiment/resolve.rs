@@ -7,7 +7,7 @@ use std::path::Path;
 use super::plan::DataSource;
 use super::{ExperimentError, ExperimentPlan, Scale, Variant};
 use crate::train::TrainConfig;
-use crate::train::gan_model::MODELS;
+use crate::train::registry::MODELS;
 
 /// Resolves the config of `variant` trained with `seed` at `scale`. `plan_path` names the
 /// plan in errors.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 
 use super::ExperimentError;
-use crate::imageio::collect_images as collect_inputs;
+use crate::imageio::collect_images;
 use crate::imageio::{decode_image, encode::to_u8, resize_center_crop};
 
 /// File listing the sources and size a prepared folder was made from.
@@ -25,7 +25,7 @@ pub fn prepare_test_images(
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<PathBuf>, ExperimentError> {
     let mut inputs =
-        collect_inputs(&[source.to_path_buf()]).map_err(|e| ExperimentError::io(source, e))?;
+        collect_images(&[source.to_path_buf()]).map_err(|e| ExperimentError::io(source, e))?;
     if let Some(n) = limit {
         inputs.truncate(n);
     }

@@ -6,16 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use burn::tensor::backend::Backend;
-
 use super::StudioError;
-use crate::backend::{BackendTask, Cpu, DeviceChoice};
-use crate::cartoonize::{BurnTranslator, ResnetTranslator, Translator};
-use crate::engine::CpuGenerator;
-use crate::model::GeneratorConfig;
-use crate::weights::{
-    Style, StyleRegistry, TrainedGenerator, load_published_generator, load_trained_generator,
-};
+use crate::backend::DeviceChoice;
+use crate::cartoonize::Translator;
+use crate::inference::{CpuEngine, GeneratorSource};
+use crate::weights::{Style, StyleRegistry};
 
 /// Generators kept in memory at most; the oldest loaded is dropped first.
 pub const MAX_LOADED: usize = 6;
@@ -102,61 +97,19 @@ fn model_err(e: impl ToString) -> StudioError {
     StudioError::Model(e.to_string())
 }
 
-/// Reads the generator, whichever architecture it holds, onto `device`.
-fn load_generator<B: Backend>(
-    registry: &StyleRegistry,
-    source: &ModelSource,
-    device: &B::Device,
-) -> Result<TrainedGenerator<B>, StudioError> {
-    Ok(match source {
-        ModelSource::Trained(path) => {
-            load_trained_generator::<B>(path, device).map_err(model_err)?
-        }
-        ModelSource::Style(style) => {
-            let dir = registry.locate(*style).map_err(model_err)?;
-            TrainedGenerator::Cartoongan(
-                load_published_generator::<B>(&dir, device).map_err(model_err)?,
-                GeneratorConfig::published(),
-            )
-        }
-    })
-}
-
-/// Loads the generator on a burn backend and wraps it as a translator.
-struct BurnTask<'a>(&'a StyleRegistry, &'a ModelSource);
-
-impl BackendTask for BurnTask<'_> {
-    type Output = Result<Box<dyn Translator>, StudioError>;
-
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        Ok(match load_generator::<B>(self.0, self.1, &device)? {
-            TrainedGenerator::Cartoongan(g, config) => {
-                Box::new(BurnTranslator::new(g, &config, device))
-            }
-            TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
-        })
-    }
-}
-
 /// The translator `toongan cartoonize` would use for `source` on `device`.
 fn load_translator(
     registry: &StyleRegistry,
     source: &ModelSource,
     device: DeviceChoice,
 ) -> Result<Box<dyn Translator>, StudioError> {
-    match device {
-        DeviceChoice::Cpu => Ok(
-            match load_generator::<Cpu>(registry, source, &Default::default())? {
-                TrainedGenerator::Cartoongan(g, config) => {
-                    Box::new(CpuGenerator::from_generator(&g, &config).map_err(model_err)?)
-                }
-                TrainedGenerator::Resnet(g, _) => {
-                    Box::new(ResnetTranslator::new(g, Default::default()))
-                }
-            },
-        ),
-        device => device.run(BurnTask(registry, source)).map_err(model_err)?,
-    }
+    let source = match source {
+        ModelSource::Trained(path) => GeneratorSource::Trained(path.clone()),
+        ModelSource::Style(style) => {
+            GeneratorSource::Published(registry.locate(*style).map_err(model_err)?)
+        }
+    };
+    crate::inference::load_translator(&source, device, CpuEngine::Fast).map_err(model_err)
 }
 
 /// The generator file a run folder's `latest` names, if the run has one.

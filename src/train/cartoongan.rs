@@ -10,23 +10,26 @@
 use std::path::Path;
 
 use burn::config::Config;
-use burn::module::{AutodiffModule, Module};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::module::AutodiffModule;
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor, TensorData};
+use burn::tensor::{ElementConversion, Tensor};
 
 use super::TrainError;
-use super::config::ScheduleConfig;
 use super::content_loss::{ContentLoss, ContentLossConfig};
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
-use super::gan_model::{GanModel, Losses, Phase, seeded_init};
+use super::gan_model::{GanModel, Losses, ModelSection, Phase, seeded_init};
 use super::grad_sync::GradSync;
+use super::host_tensor::{planes_tensor, translate_planes};
+use super::sections::ScheduleConfig;
+use super::state_files::{Opt, adam, load_pair, save_pair};
 use crate::model::{
     ChannelOrder, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NormKind,
 };
+
+/// The registry name (`model = "cartoongan"`, `--model cartoongan`).
+pub const NAME: &str = "cartoongan";
 
 /// CartoonGAN's networks and losses.
 #[derive(Config, Debug, PartialEq)]
@@ -55,8 +58,28 @@ impl CartoonGanConfig {
     }
 }
 
-type Opt<M, B> = OptimizerAdaptor<Adam, M, B>;
-type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
+impl ModelSection for CartoonGanConfig {
+    /// The paper's 10 epochs of content-only initialization.
+    fn default_init_epochs(&self) -> usize {
+        10
+    }
+
+    /// The discriminator learns that edge-smoothed cartoons are fake.
+    fn needs_edge_smoothing(&self) -> bool {
+        true
+    }
+
+    /// Width-8 G with 2 residual blocks, width-8 D, and a width-16 feature network with random
+    /// weights.
+    fn apply_tiny(&mut self) {
+        self.generator = self.generator.clone().with_width(8).with_n_residual(2);
+        self.discriminator = self.discriminator.clone().with_width(8);
+        self.content.width = 16;
+        // The feature network is left as it is (VGG19 by default) so `tiny` composes
+        // with `resnet_content`; random weights either way.
+        self.content.weights = "random".into();
+    }
+}
 
 /// CartoonGAN in training.
 pub struct CartoonGan<B: AutodiffBackend> {
@@ -77,10 +100,6 @@ pub struct CartoonGan<B: AutodiffBackend> {
     sync: Option<GradSync>,
 }
 
-fn rec_err(path: &Path, e: impl ToString) -> TrainError {
-    TrainError::checkpoint(path, e)
-}
-
 impl<B: AutodiffBackend> CartoonGan<B> {
     /// Fresh networks seeded by `schedule.seed`, and fresh optimizers.
     pub fn new(
@@ -88,10 +107,6 @@ impl<B: AutodiffBackend> CartoonGan<B> {
         schedule: &ScheduleConfig,
         device: &B::Device,
     ) -> Result<Self, TrainError> {
-        let adam = AdamConfig::new()
-            .with_beta_1(schedule.beta1)
-            .with_beta_2(schedule.beta2)
-            .with_epsilon(schedule.epsilon);
         let (g, d, content) = seeded_init::<B, _>(device, schedule.seed, || {
             (
                 config.generator.init(device),
@@ -105,8 +120,8 @@ impl<B: AutodiffBackend> CartoonGan<B> {
             d,
             content: content.map_err(|e| TrainError::Model(e.to_string()))?,
             gan_loss: config.gan_loss,
-            opt_g: adam.init(),
-            opt_d: adam.init(),
+            opt_g: adam(schedule),
+            opt_d: adam(schedule),
             lr: schedule.lr,
             device: device.clone(),
             sync: None,
@@ -114,10 +129,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
     }
 
     fn tensor(&self, data: &[f32], n: usize, size: usize) -> Tensor<B, 4> {
-        Tensor::from_data(
-            TensorData::new(data.to_vec(), [n, 3, size, size]),
-            &self.device,
-        )
+        planes_tensor(data, n, size, &self.device)
     }
 
     /// One step on tensors (NCHW in [-1, 1]); the parity test calls this directly.
@@ -168,7 +180,7 @@ impl<B: AutodiffBackend> CartoonGan<B> {
 
 impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
     fn name(&self) -> &'static str {
-        "cartoongan"
+        NAME
     }
 
     fn train_step(&mut self, batch: &HostBatch, phase: Phase) -> Result<Losses, TrainError> {
@@ -181,54 +193,28 @@ impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
 
     fn visuals(&self, photos: &[f32], n: usize, size: usize) -> Vec<f32> {
         let g = self.g.valid();
-        let x = Tensor::<B::InnerBackend, 4>::from_data(
-            TensorData::new(photos.to_vec(), [n, 3, size, size]),
-            &self.device,
-        );
-        g.forward(x).into_data().to_vec::<f32>().unwrap_or_default()
+        translate_planes(photos, n, size, &self.device, |x| g.forward(x))
     }
 
     fn save_state(&self, dir: &Path) -> Result<(), TrainError> {
-        let rec = Rec::new();
-        for (name, r) in [
-            (
-                "generator",
-                self.g.clone().save_file(dir.join("generator"), &rec),
-            ),
-            (
-                "discriminator",
-                self.d.clone().save_file(dir.join("discriminator"), &rec),
-            ),
-        ] {
-            r.map_err(|e| rec_err(&dir.join(name), e))?;
-        }
-        Recorder::<B>::record(&rec, self.opt_g.to_record(), dir.join("optim_g"))
-            .map_err(|e| rec_err(&dir.join("optim_g"), e))?;
-        Recorder::<B>::record(&rec, self.opt_d.to_record(), dir.join("optim_d"))
-            .map_err(|e| rec_err(&dir.join("optim_d"), e))?;
-        Ok(())
+        save_pair(dir, ("generator", &self.g), ("optim_g", &self.opt_g))?;
+        save_pair(dir, ("discriminator", &self.d), ("optim_d", &self.opt_d))
     }
 
     fn load_state(&mut self, dir: &Path) -> Result<(), TrainError> {
-        let rec = Rec::new();
-        let p = |n: &str| dir.join(n);
-        self.g = self
-            .g
-            .clone()
-            .load_file(p("generator"), &rec, &self.device)
-            .map_err(|e| rec_err(&p("generator"), e))?;
-        self.d = self
-            .d
-            .clone()
-            .load_file(p("discriminator"), &rec, &self.device)
-            .map_err(|e| rec_err(&p("discriminator"), e))?;
-        let og = Recorder::<B>::load(&rec, p("optim_g"), &self.device)
-            .map_err(|e| rec_err(&p("optim_g"), e))?;
-        self.opt_g = self.opt_g.clone().load_record(og);
-        let od = Recorder::<B>::load(&rec, p("optim_d"), &self.device)
-            .map_err(|e| rec_err(&p("optim_d"), e))?;
-        self.opt_d = self.opt_d.clone().load_record(od);
-        Ok(())
+        let device = &self.device;
+        load_pair(
+            dir,
+            ("generator", &mut self.g),
+            ("optim_g", &mut self.opt_g),
+            device,
+        )?;
+        load_pair(
+            dir,
+            ("discriminator", &mut self.d),
+            ("optim_d", &mut self.opt_d),
+            device,
+        )
     }
 
     fn set_grad_sync(&mut self, sync: GradSync) -> Result<(), TrainError> {
@@ -238,6 +224,6 @@ impl<B: AutodiffBackend> GanModel<B> for CartoonGan<B> {
 
     fn save_generator(&self, path: &Path) -> Result<(), TrainError> {
         crate::weights::save_generator(&self.g.valid(), &self.g_config, path)
-            .map_err(|e| rec_err(path, e))
+            .map_err(|e| TrainError::checkpoint(path, e))
     }
 }

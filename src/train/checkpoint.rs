@@ -15,7 +15,7 @@ use super::gan_model::GanModel;
 use crate::weights::checkpoint::{GENERATOR_FILE, RUN_LATEST_FILE};
 
 /// Where the loop stands: enough, with the seed, to reproduce every later batch. The data
-/// randomness is counter-based ([`super::data::mix`]), so this position *is* the RNG state.
+/// randomness is counter-based (`rng.rs`), so this position *is* the RNG state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainState {
     /// The next epoch to run (0-based).

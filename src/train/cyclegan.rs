@@ -18,20 +18,24 @@ use std::path::Path;
 
 use burn::config::Config;
 use burn::module::{AutodiffModule, Module, ModuleMapper, Param};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 
 use super::TrainError;
-use super::config::ScheduleConfig;
+use super::cycle_loss::{cycle_loss, identity_loss};
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
-use super::gan_model::{GanModel, Losses, Phase, seeded_init};
+use super::gan_model::{GanModel, Losses, ModelSection, Phase, seeded_init};
 use super::grad_sync::GradSync;
+use super::host_tensor::{planes_tensor, translate_planes};
 use super::image_pool::ImagePool;
+use super::sections::ScheduleConfig;
+use super::state_files::{Opt, adam, load_pair, save_pair};
 use crate::model::{PatchGan, PatchGanConfig, ResnetGenerator, ResnetGeneratorConfig};
+
+/// The registry name (`model = "cyclegan"`, `--model cyclegan`).
+pub const NAME: &str = "cyclegan";
 
 /// CycleGAN's networks, losses and schedule; defaults are junyanz's `train.py --model
 /// cycle_gan` (resnet_9blocks, basic D, instance norm, lsgan, pool 50, λ 10, identity 0.5).
@@ -70,6 +74,31 @@ pub struct CycleGanConfig {
     /// Ablation: D_A also learns that edge-smoothed cartoons are fake (CartoonGAN's loss).
     #[config(default = false)]
     pub edge_smoothing_loss: bool,
+}
+
+impl ModelSection for CycleGanConfig {
+    /// Zhu et al. have no initialization phase, so plain `--model cyclegan` is theirs.
+    fn default_init_epochs(&self) -> usize {
+        0
+    }
+
+    /// Only the edge-smoothing ablation uses the smoothed cartoons.
+    fn needs_edge_smoothing(&self) -> bool {
+        self.edge_smoothing_loss
+    }
+
+    fn validate(&self, schedule: &ScheduleConfig) -> Result<(), String> {
+        if self.n_epochs_decay > schedule.epochs {
+            return Err("cyclegan.n_epochs_decay must not exceed train.epochs".into());
+        }
+        Ok(())
+    }
+
+    /// Both ResNet generators width 8 with 2 blocks, both PatchGANs width 8.
+    fn apply_tiny(&mut self) {
+        self.generator = self.generator.clone().with_width(8).with_n_residual(2);
+        self.discriminator = self.discriminator.clone().with_width(8);
+    }
 }
 
 /// G_A (photo→cartoon) and G_B (cartoon→photo), one module so one Adam updates both.
@@ -117,9 +146,6 @@ impl<B: Backend> ModuleMapper<B> for NormalInit {
     }
 }
 
-type Opt<M, B> = OptimizerAdaptor<Adam, M, B>;
-type Rec = NamedMpkFileRecorder<FullPrecisionSettings>;
-
 /// Pool files inside a checkpoint folder.
 const POOL_FAKE_CARTOONS: &str = "pool_fake_cartoons.safetensors";
 const POOL_FAKE_PHOTOS: &str = "pool_fake_photos.safetensors";
@@ -145,14 +171,6 @@ pub struct CycleGan<B: AutodiffBackend> {
     sync: Option<GradSync>,
 }
 
-fn rec_err(path: &Path, e: impl ToString) -> TrainError {
-    TrainError::checkpoint(path, e)
-}
-
-fn l1<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 1> {
-    (a - b).abs().mean()
-}
-
 impl<B: AutodiffBackend> CycleGan<B> {
     /// Fresh networks (normal init) seeded by `schedule.seed`, fresh optimizers, empty pools.
     pub fn new(
@@ -166,10 +184,6 @@ impl<B: AutodiffBackend> CycleGan<B> {
                 message: format!("must be a positive number, not {}", config.init_gain),
             });
         }
-        let adam = AdamConfig::new()
-            .with_beta_1(schedule.beta1)
-            .with_beta_2(schedule.beta2)
-            .with_epsilon(schedule.epsilon);
         let (g, d) = seeded_init::<B, _>(device, schedule.seed, || {
             let mut init = NormalInit {
                 std: config.init_gain,
@@ -191,8 +205,8 @@ impl<B: AutodiffBackend> CycleGan<B> {
             d,
             fake_cartoon_pool: ImagePool::new(config.pool_size, schedule.seed ^ 0xB),
             fake_photo_pool: ImagePool::new(config.pool_size, schedule.seed ^ 0xA),
-            opt_g: adam.init(),
-            opt_d: adam.init(),
+            opt_g: adam(schedule),
+            opt_d: adam(schedule),
             lr: schedule.lr,
             epochs: schedule.epochs,
             device: device.clone(),
@@ -206,10 +220,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
     }
 
     fn tensor(&self, data: &[f32], n: usize, size: usize) -> Tensor<B, 4> {
-        Tensor::from_data(
-            TensorData::new(data.to_vec(), [n, 3, size, size]),
-            &self.device,
-        )
+        planes_tensor(data, n, size, &self.device)
     }
 
     /// Detached generated images as the discriminator sees them, through `pool`.
@@ -245,15 +256,21 @@ impl<B: AutodiffBackend> CycleGan<B> {
         let rec_a = self.g.b.forward(fake_b.clone());
         let fake_a = self.g.b.forward(real_b.clone());
         let rec_b = self.g.a.forward(fake_a.clone());
-        let cycle_a = l1(rec_a, real_a.clone()).mul_scalar(c.lambda_a);
-        let cycle_b = l1(rec_b, real_b.clone()).mul_scalar(c.lambda_b);
+        let cycle_a = cycle_loss(rec_a, real_a.clone(), c.lambda_a);
+        let cycle_b = cycle_loss(rec_b, real_b.clone(), c.lambda_b);
         let mut g_loss = cycle_a.clone() + cycle_b.clone();
         let (mut idt_a, mut idt_b) = (0.0, 0.0);
         if c.lambda_identity > 0.0 {
-            let a = l1(self.g.a.forward(real_b.clone()), real_b.clone())
-                .mul_scalar(c.lambda_b * c.lambda_identity);
-            let b = l1(self.g.b.forward(real_a.clone()), real_a.clone())
-                .mul_scalar(c.lambda_a * c.lambda_identity);
+            let a = identity_loss(
+                self.g.a.forward(real_b.clone()),
+                real_b.clone(),
+                c.lambda_b * c.lambda_identity,
+            );
+            let b = identity_loss(
+                self.g.b.forward(real_a.clone()),
+                real_a.clone(),
+                c.lambda_a * c.lambda_identity,
+            );
             (idt_a, idt_b) = (scalar(&a), scalar(&b));
             g_loss = g_loss + a + b;
         }
@@ -318,7 +335,7 @@ impl<B: AutodiffBackend> CycleGan<B> {
 
 impl<B: AutodiffBackend> GanModel<B> for CycleGan<B> {
     fn name(&self) -> &'static str {
-        "cyclegan"
+        NAME
     }
 
     fn train_step(&mut self, batch: &HostBatch, phase: Phase) -> Result<Losses, TrainError> {
@@ -336,53 +353,32 @@ impl<B: AutodiffBackend> GanModel<B> for CycleGan<B> {
 
     fn visuals(&self, photos: &[f32], n: usize, size: usize) -> Vec<f32> {
         let g = self.g.a.valid();
-        let x = Tensor::<B::InnerBackend, 4>::from_data(
-            TensorData::new(photos.to_vec(), [n, 3, size, size]),
-            &self.device,
-        );
-        g.forward(x).into_data().to_vec::<f32>().unwrap_or_default()
+        translate_planes(photos, n, size, &self.device, |x| g.forward(x))
     }
 
     fn save_state(&self, dir: &Path) -> Result<(), TrainError> {
-        let rec = Rec::new();
-        let p = |n: &str| dir.join(n);
-        self.g
-            .clone()
-            .save_file(p("generators"), &rec)
-            .map_err(|e| rec_err(&p("generators"), e))?;
-        self.d
-            .clone()
-            .save_file(p("discriminators"), &rec)
-            .map_err(|e| rec_err(&p("discriminators"), e))?;
-        Recorder::<B>::record(&rec, self.opt_g.to_record(), p("optim_g"))
-            .map_err(|e| rec_err(&p("optim_g"), e))?;
-        Recorder::<B>::record(&rec, self.opt_d.to_record(), p("optim_d"))
-            .map_err(|e| rec_err(&p("optim_d"), e))?;
-        self.fake_cartoon_pool.save(&p(POOL_FAKE_CARTOONS))?;
-        self.fake_photo_pool.save(&p(POOL_FAKE_PHOTOS))
+        save_pair(dir, ("generators", &self.g), ("optim_g", &self.opt_g))?;
+        save_pair(dir, ("discriminators", &self.d), ("optim_d", &self.opt_d))?;
+        self.fake_cartoon_pool.save(&dir.join(POOL_FAKE_CARTOONS))?;
+        self.fake_photo_pool.save(&dir.join(POOL_FAKE_PHOTOS))
     }
 
     fn load_state(&mut self, dir: &Path) -> Result<(), TrainError> {
-        let rec = Rec::new();
-        let p = |n: &str| dir.join(n);
-        self.g = self
-            .g
-            .clone()
-            .load_file(p("generators"), &rec, &self.device)
-            .map_err(|e| rec_err(&p("generators"), e))?;
-        self.d = self
-            .d
-            .clone()
-            .load_file(p("discriminators"), &rec, &self.device)
-            .map_err(|e| rec_err(&p("discriminators"), e))?;
-        let og = Recorder::<B>::load(&rec, p("optim_g"), &self.device)
-            .map_err(|e| rec_err(&p("optim_g"), e))?;
-        self.opt_g = self.opt_g.clone().load_record(og);
-        let od = Recorder::<B>::load(&rec, p("optim_d"), &self.device)
-            .map_err(|e| rec_err(&p("optim_d"), e))?;
-        self.opt_d = self.opt_d.clone().load_record(od);
-        self.fake_cartoon_pool = ImagePool::load(&p(POOL_FAKE_CARTOONS))?;
-        self.fake_photo_pool = ImagePool::load(&p(POOL_FAKE_PHOTOS))?;
+        let device = &self.device;
+        load_pair(
+            dir,
+            ("generators", &mut self.g),
+            ("optim_g", &mut self.opt_g),
+            device,
+        )?;
+        load_pair(
+            dir,
+            ("discriminators", &mut self.d),
+            ("optim_d", &mut self.opt_d),
+            device,
+        )?;
+        self.fake_cartoon_pool = ImagePool::load(&dir.join(POOL_FAKE_CARTOONS))?;
+        self.fake_photo_pool = ImagePool::load(&dir.join(POOL_FAKE_PHOTOS))?;
         Ok(())
     }
 
@@ -393,7 +389,7 @@ impl<B: AutodiffBackend> GanModel<B> for CycleGan<B> {
 
     fn save_generator(&self, path: &Path) -> Result<(), TrainError> {
         crate::weights::save_resnet_generator(&self.g.a.valid(), &self.config.generator, path)
-            .map_err(|e| rec_err(path, e))
+            .map_err(|e| TrainError::checkpoint(path, e))
     }
 }
 

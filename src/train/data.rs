@@ -11,10 +11,10 @@ use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
 use super::TrainError;
-use super::config::DataConfig;
-use crate::imageio::collect_images as collect_inputs;
-use crate::imageio::decode_image;
+use super::rng::{hash, mix, permutation};
+use super::sections::DataConfig;
 use crate::imageio::encode::to_u8;
+use crate::imageio::{collect_images, decode_image};
 
 /// One batch on the host: NCHW planes in [-1, 1], RGB.
 #[derive(Debug, Clone)]
@@ -53,29 +53,6 @@ pub struct Dataset {
     smooth: Arc<SmoothFn>,
 }
 
-/// SplitMix64: a counter-based generator, so every random choice is a pure function of its
-/// coordinates (seed, epoch, step, item) and needs no state to save.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn hash(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x5EED, |h, &p| mix(h ^ mix(p)))
-}
-
-/// A seeded permutation of `0..n` (Fisher–Yates).
-pub fn permutation(n: usize, key: u64) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (hash(&[key, i as u64]) % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
-}
-
 /// Keeps the files that decode and whose short side reaches `min_side`, warning once for each
 /// other one.
 fn usable(dir: &Path, min_side: usize, workers: usize) -> Result<Vec<PathBuf>, TrainError> {
@@ -86,7 +63,7 @@ fn usable(dir: &Path, min_side: usize, workers: usize) -> Result<Vec<PathBuf>, T
     if !dir.is_dir() {
         return Err(err("not a folder".into()));
     }
-    let files: Vec<PathBuf> = collect_inputs(&[dir.to_path_buf()])
+    let files: Vec<PathBuf> = collect_images(&[dir.to_path_buf()])
         .map_err(|e| err(e.to_string()))?
         .into_iter()
         .map(|(p, _)| p)

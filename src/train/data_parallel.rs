@@ -22,8 +22,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn_collective::{CollectiveConfig, PeerId, finish_collective, register, reset_collective};
 
 use super::data::HostBatch;
-use super::gan_model::{GanModel, Losses, Phase, build_model};
+use super::gan_model::{GanModel, Losses, Phase};
 use super::grad_sync::GradSync;
+use super::registry::build_model;
 use super::{TrainConfig, TrainError};
 
 /// burn-collective's local server is one per backend type and process: one data-parallel

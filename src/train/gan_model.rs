@@ -1,5 +1,6 @@
-//! One training step of a GAN behind one trait, and the registry that finds a model by name:
-//! adding a model (CycleGAN, ...) is one new file plus one line in [`build_model`].
+//! What every model implements: [`GanModel`] (one training step of its networks, its state on
+//! disk) and [`ModelSection`] (what its config section tells the rest of training). The
+//! registry that finds a model by name is [`super::registry::ModelKind`].
 
 use std::path::Path;
 
@@ -7,8 +8,9 @@ use std::sync::Mutex;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
+use super::TrainError;
 use super::data::HostBatch;
-use super::{TrainConfig, TrainError};
+use super::sections::ScheduleConfig;
 
 /// Which phase of training a step belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,41 +67,22 @@ pub fn seeded_init<B: Backend, T>(device: &B::Device, seed: u64, init: impl FnOn
     init()
 }
 
-/// Names [`build_model`] knows.
-pub const MODELS: [&str; 2] = ["cartoongan", "cyclegan"];
+/// A model's own config section (`[cartoongan]`, `[cyclegan]` in `config.toml`): what the rest
+/// of training needs to know of the model before it is built. Each model's file implements it
+/// for its config; [`super::registry::ModelKind`] picks the one `model` names.
+pub trait ModelSection {
+    /// Initialization epochs when `train.init_epochs` is unset.
+    fn default_init_epochs(&self) -> usize;
 
-/// Initialization epochs a model uses when `train.init_epochs` is unset: CartoonGAN's paper
-/// trains 10; CycleGAN has no such phase (0), so plain `--model cyclegan` is Zhu et al.'s.
-pub fn default_init_epochs(model: &str) -> usize {
-    match model {
-        "cyclegan" => 0,
-        _ => 10,
-    }
-}
+    /// Whether the model uses the edge-smoothed cartoons (else the loader need not make them).
+    fn needs_edge_smoothing(&self) -> bool;
 
-/// Builds the model `config.model` names, with fresh weights seeded by `config.train.seed`
-/// (each model builds its networks inside [`seeded_init`]).
-pub fn build_model<B: AutodiffBackend>(
-    config: &TrainConfig,
-    device: &B::Device,
-) -> Result<Box<dyn GanModel<B>>, TrainError>
-where
-    B::Device: Clone,
-{
-    match config.model.as_str() {
-        "cartoongan" => Ok(Box::new(super::cartoongan::CartoonGan::<B>::new(
-            &config.cartoongan,
-            &config.train,
-            device,
-        )?)),
-        "cyclegan" => Ok(Box::new(super::cyclegan::CycleGan::<B>::new(
-            &config.cyclegan,
-            &config.train,
-            device,
-        )?)),
-        other => Err(TrainError::UnknownModel(
-            other.to_string(),
-            MODELS.join(", "),
-        )),
+    /// Checks values that would otherwise fail deep inside a run; the message names the field.
+    fn validate(&self, schedule: &ScheduleConfig) -> Result<(), String> {
+        let _ = schedule;
+        Ok(())
     }
+
+    /// This section's part of the `tiny` preset (small widths and depths, for tests and CI).
+    fn apply_tiny(&mut self);
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, TensorView};
 
 use super::TrainError;
-use super::data::mix;
+use super::rng::mix;
 
 /// A pool of at most `capacity` generated images (0 = no pool: images pass through).
 #[derive(Debug, Clone, PartialEq)]

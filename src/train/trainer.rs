@@ -12,8 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{TrainState, save_checkpoint};
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
-use super::gan_model::{GanModel, Phase, build_model};
+use super::gan_model::{GanModel, Phase};
 use super::metrics::{MetricsLog, MetricsRecord};
+use super::registry::build_model;
 use super::resume::load_resume_point;
 use super::{TrainConfig, TrainError};
 
@@ -147,7 +148,7 @@ where
         let val_paths = match &cfg.data.validation {
             Some(dir) => {
                 Dataset::open(
-                    &super::config::DataConfig {
+                    &super::sections::DataConfig {
                         photos: dir.clone(),
                         cartoons: dir.clone(),
                         ..cfg.data.clone()
