@@ -19,7 +19,7 @@ use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
 use toongan::eval::{ciede2000, mean_ciede2000, srgb_to_lab, ssim};
 use toongan::model::GeneratorConfig;
-use toongan::train::gan_model::MODELS;
+use toongan::train::registry::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;
