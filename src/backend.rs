@@ -8,6 +8,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 pub mod device_list;
 pub mod fast_cpu;
 pub mod inventory;
+pub mod vulkan_env;
 pub mod wgpu_device;
 
 pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};

@@ -5,6 +5,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // SAFETY: first statement of main, before any thread exists.
+    unsafe { toongan::backend::vulkan_env::quiet_mesa_device_select() };
     match cli::run() {
         Ok(code) => code,
         Err(e) => {
