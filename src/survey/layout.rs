@@ -62,11 +62,4 @@ impl Survey {
             .filter(|q| q.number == number)
             .or_else(|| self.questions.iter().find(|q| q.number == number))
     }
-
-    /// Whether `sha` names an image of this survey (a reference or a candidate).
-    pub fn has_image(&self, sha: &str) -> bool {
-        self.questions
-            .iter()
-            .any(|q| q.reference_image == sha || q.candidates.iter().any(|c| c.image == sha))
-    }
 }

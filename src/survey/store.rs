@@ -240,12 +240,6 @@ impl Store {
             .map_err(|e| self.db_err(e))
     }
 
-    /// Whether the database already holds a survey.
-    pub fn has_survey(&self) -> Result<bool, SurveyError> {
-        self.read(|c| c.query_row("SELECT COUNT(*) FROM survey", [], |r| r.get::<_, i64>(0)))
-            .map(|n| n > 0)
-    }
-
     /// Loads the survey's fixed content (methods, questions, candidates).
     pub fn survey(&self) -> Result<Survey, SurveyError> {
         let head: Option<(i64, i64)> = self.read(|c| {
