@@ -102,7 +102,7 @@ def main():
         step()
     dt = (time.perf_counter() - t) / args.steps
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pytorch batch {args.batch} {args.size}px: {dt:.2f} s/step, peak RSS {peak:.0f} MiB "
+    print(f"pytorch cartoongan batch {args.batch} {args.size}px: {dt:.2f} s/step, peak RSS {peak:.0f} MiB "
           f"(torch {torch.__version__}, {torch.get_num_threads()} threads)")
 
 

@@ -1,19 +1,25 @@
-//! toongan side of the CartoonGAN training-step benchmark (see `bench/pytorch_train_step.py`
-//! for the same step in PyTorch): full-size G + D + VGG19 conv4_4 (random weights), one
-//! adversarial step at 256².
+//! toongan side of the training-step benchmarks, one per model of the study, each beside the
+//! same step in PyTorch:
+//! - `--model cartoongan` (default; `bench/pytorch_train_step.py`): full-size G + D + VGG19
+//!   conv4_4 (random weights), one adversarial step;
+//! - `--model cyclegan` (`bench/pytorch_cyclegan_train_step.py`, junyanz's step): two ResNet
+//!   generators (width 64, 9 blocks), two PatchGANs, LSGAN, cycle and identity losses, image
+//!   pools of 50, one step (G with the Ds frozen, then D).
 //!
-//! `cargo run --release --example bench_train_step -- --batch 1 --steps 3`
+//! `cargo run --release --example bench_train_step -- --model cyclegan --batch 1 --steps 2`
 //!
-//! Prints seconds per step (mean of the timed steps after one warm-up step) and the peak
-//! resident memory (VmHWM).
+//! Flags: `--batch N` (1), `--size PX` (256), `--steps N` (3), `--no-winograd`. Prints seconds
+//! per step (mean of the timed steps after one warm-up step) and the peak resident memory
+//! (VmHWM), on one line that names the model.
 
 use std::time::Instant;
 
 use burn::tensor::{Distribution, Tensor};
 use toongan::backend::CpuAutodiff;
-use toongan::train::TrainConfig;
 use toongan::train::cartoongan::CartoonGan;
-use toongan::train::gan_model::Phase;
+use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
+use toongan::train::gan_model::{Losses, Phase};
+use toongan::train::{ScheduleConfig, TrainConfig};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -56,11 +62,13 @@ fn main() {
         use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
         set_conv_algorithm(ConvAlgorithm::Im2col);
     }
+    let args: Vec<String> = std::env::args().collect();
+    let model = args
+        .iter()
+        .position(|a| a == "--model")
+        .and_then(|i| args.get(i + 1))
+        .map_or("cartoongan", String::as_str);
     let device = Default::default();
-    let mut config = TrainConfig::new();
-    config.cartoongan.content.weights = "random".into();
-    let mut model =
-        CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device).expect("model");
     let input = || {
         Tensor::<CpuAutodiff, 4>::random(
             [batch, 3, size, size],
@@ -69,15 +77,39 @@ fn main() {
         )
     };
     let (x, c, s) = (input(), input(), input());
-    model.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial);
+    // One adversarial step of the chosen model on the same three batches each time.
+    let mut step: Box<dyn FnMut() -> Losses> = match model {
+        "cartoongan" => {
+            let mut config = TrainConfig::new();
+            config.cartoongan.content.weights = "random".into();
+            let mut gan =
+                CartoonGan::<CpuAutodiff>::new(&config.cartoongan, &config.train, &device)
+                    .expect("model");
+            Box::new(move || gan.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial))
+        }
+        "cyclegan" => {
+            let schedule = ScheduleConfig::new();
+            let lr = schedule.lr;
+            let mut gan = CycleGan::<CpuAutodiff>::new(&CycleGanConfig::new(), &schedule, &device)
+                .expect("model");
+            Box::new(move || {
+                gan.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial, lr)
+            })
+        }
+        other => {
+            eprintln!("error: unknown --model {other}: use cartoongan or cyclegan");
+            std::process::exit(2);
+        }
+    };
+    step();
     let (t, cpu0) = (Instant::now(), cpu_seconds());
     for _ in 0..steps {
-        model.step_tensors(x.clone(), c.clone(), s.clone(), Phase::Adversarial);
+        step();
     }
     let dt = t.elapsed().as_secs_f64() / steps as f64;
     let cpu = (cpu_seconds() - cpu0) / steps as f64;
     println!(
-        "toongan batch {batch} {size}px: {dt:.2} s/step ({cpu:.2} CPU s), peak RSS {:.0} MiB (FastCpu, {} rayon threads, Winograd {})",
+        "toongan {model} batch {batch} {size}px: {dt:.2} s/step ({cpu:.2} CPU s), peak RSS {:.0} MiB (FastCpu, {} rayon threads, Winograd {})",
         peak_rss_mib(),
         rayon::current_num_threads(),
         if winograd { "on" } else { "off" }
