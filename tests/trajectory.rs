@@ -7,7 +7,22 @@
 //!
 //! Fixtures in `tests/fixtures/trajectory/`, made by `tools/ref_cartoongan_trajectory.py` and
 //! `tools/ref_cyclegan_trajectory.py` (their docstrings give the exact objectives, schedules
-//! and why CycleGAN trains at lr 3e-5).
+//! and why both train at lr 3e-5).
+//!
+//! A failure is not by itself a bug. At width 4, now and then an activation sits within
+//! float32 rounding of a ReLU kink; a float32 implementation may then take the other branch
+//! than the float64 reference, that step's gradient moves by a few percent, and the GAN
+//! dynamics amplify it. With other initial weights (`ref_cartoongan_trajectory.py --seed`),
+//! CartoonGAN seeds 2, 4 and 5 (the fixture's, the only one made before toongan first ran)
+//! pass with losses within 3.2e-6, seed 1 fails (1.5e-3 at step 14) exactly as PyTorch's own
+//! float32 run does, and seed 3 fails (1.3e-3 at step 27) where PyTorch float32 passes: a
+//! VGG conv1_1 input to ReLU, 1.1e-6 in float64 at toongan's step-14 weights, is negative in
+//! toongan's float32, and flipping that one value in the reference makes the step-15
+//! gradients agree to 3.7e-6. The CycleGAN fixture has one such flip (step 10, a ReLU input of
+//! 1.4e-6 in G_A): it is why its losses agree to 3e-4 rather than 1e-6. So after a change to
+//! toongan's float32 arithmetic (kernels, summation order), first see whether PyTorch's
+//! float32 run (`--dtype float32 --compare`) parts from the reference too, then find the first
+//! step whose gradient differs at the reference's weights (docs/train.md, Verification).
 
 mod common;
 use common::modules::{load_prefixed, tensors};
@@ -28,6 +43,10 @@ use toongan::train::{BatchSource, GanModel, ReplayBatches, RunOutcome, TrainConf
 
 /// Losses and final weights are held to this (relative) tolerance, as the issue asks.
 const TOL: f64 = 1e-3;
+/// At lr 3e-5 the weights move by only ~1e-3 of their scale in 30 steps (median over tensors),
+/// so "final weights within 1e-3" alone would pass even without training. Their change over
+/// the run (final − initial) is compared too, against this relative tolerance.
+const CHANGE_TOL: f64 = 5e-2;
 /// toongan stops here and resumes from the checkpoint.
 const RESUME_AT: usize = 15;
 
@@ -81,8 +100,8 @@ impl Reference {
 fn base_config(model: &str, reference: &Reference, batches: &ReplayBatches) -> TrainConfig {
     let mut config = TrainConfig::new();
     config.model = model.into();
-    config.data.crop_size = 24;
-    config.data.load_size = 24;
+    config.data.crop_size = batches.size();
+    config.data.load_size = batches.size();
     config.data.n_validation = 1;
     config.data.workers = 1;
     config.train.epochs = reference.usize("epochs");
@@ -175,14 +194,16 @@ fn compare_losses(dir: &Path, reference: &Reference) -> (f64, usize) {
 }
 
 /// Compares every tensor of `got` with `prefix.*` of `expected`, except those `skip` names
-/// (see the callers for why); returns the worst relative error.
+/// (see the callers for why); returns the worst relative error of the weights and of their
+/// change over the run (final − initial, `initial` being the weights training started from).
 fn compare_weights(
     got: &HashMap<String, Vec<f32>>,
+    initial: &HashMap<String, Vec<f32>>,
     expected: &safetensors::SafeTensors,
     prefix: &str,
     skip: impl Fn(&str) -> bool,
-) -> f64 {
-    let (mut worst, mut n) = (0f64, 0);
+) -> (f64, f64) {
+    let (mut worst, mut worst_change, mut n) = (0f64, 0f64, 0);
     let mut failures = Vec::new();
     for (name, view) in expected.tensors() {
         let Some(key) = name.strip_prefix(&format!("{prefix}.")) else {
@@ -200,6 +221,16 @@ fn compare_weights(
             failures.push(format!("{prefix}.{key}: rel. error {err:.2e}"));
         }
         worst = worst.max(err);
+        let start = &initial[key];
+        let changed: Vec<f32> = have.iter().zip(start).map(|(a, b)| a - b).collect();
+        let want_change: Vec<f32> = want.iter().zip(start).map(|(a, b)| a - b).collect();
+        let change_err = rel_err(&changed, &want_change);
+        if change_err > CHANGE_TOL {
+            failures.push(format!(
+                "{prefix}.{key}: change rel. error {change_err:.2e}"
+            ));
+        }
+        worst_change = worst_change.max(change_err);
         n += 1;
     }
     assert!(
@@ -208,7 +239,7 @@ fn compare_weights(
         failures.join("\n")
     );
     assert!(n >= 6, "{prefix}: only {n} tensors compared");
-    worst
+    (worst, worst_change)
 }
 
 fn expected(file: &str) -> Vec<u8> {
@@ -255,6 +286,7 @@ fn cartoongan_trajectory_matches_pytorch() {
     let init = fixtures().join("cartoongan_init.safetensors");
     load_prefixed(&mut model.g, &init, "g").unwrap();
     load_prefixed(&mut model.d, &init, "d").unwrap();
+    let (g0, d0) = (tensors(&model.g), tensors(&model.d));
     let dir = tempfile::tempdir().unwrap();
     let last = train_with_resume(&config, dir.path(), &model, batches);
     let (loss_err, at) = compare_losses(dir.path(), &reference);
@@ -262,13 +294,17 @@ fn cartoongan_trajectory_matches_pytorch() {
     model.load_state(&last).unwrap();
     let bytes = expected("cartoongan_expected.safetensors");
     let want = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let g = compare_weights(&tensors(&model.g), &want, "g", |k| {
+    let g = compare_weights(&tensors(&model.g), &g0, &want, "g", |k| {
         not_compared_cartoongan(k, &want, "g")
     });
-    let d = compare_weights(&tensors(&model.d), &want, "d", |k| {
+    let d = compare_weights(&tensors(&model.d), &d0, &want, "d", |k| {
         not_compared_cartoongan(k, &want, "d")
     });
-    eprintln!("worst rel. errors: losses {loss_err:.2e} (step {at}), final G {g:.2e}, D {d:.2e}");
+    eprintln!(
+        "worst rel. errors: losses {loss_err:.2e} (step {at}); final G {:.2e} (change {:.2e}), \
+         D {:.2e} (change {:.2e})",
+        g.0, g.1, d.0, d.1
+    );
 }
 
 /// A conv bias that goes into instance norm (every CycleGAN conv but the generators' output
@@ -302,6 +338,12 @@ fn cyclegan_trajectory_matches_pytorch() {
     load_prefixed(&mut model.g.b, &init, "g_b").unwrap();
     load_prefixed(&mut model.d.a, &init, "d_a").unwrap();
     load_prefixed(&mut model.d.b, &init, "d_b").unwrap();
+    let initial = [
+        tensors(&model.g.a),
+        tensors(&model.g.b),
+        tensors(&model.d.a),
+        tensors(&model.d.b),
+    ];
     let dir = tempfile::tempdir().unwrap();
     let last = train_with_resume(&config, dir.path(), &model, batches);
     let (loss_err, at) = compare_losses(dir.path(), &reference);
@@ -310,14 +352,15 @@ fn cyclegan_trajectory_matches_pytorch() {
     let bytes = expected("cyclegan_expected.safetensors");
     let want = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut report = format!("losses {loss_err:.2e} (step {at})");
-    for (net, got) in [
+    let nets = [
         ("g_a", tensors(&model.g.a)),
         ("g_b", tensors(&model.g.b)),
         ("d_a", tensors(&model.d.a)),
         ("d_b", tensors(&model.d.b)),
-    ] {
-        let err = compare_weights(&got, &want, net, feeds_instance_norm);
-        report += &format!(", final {net} {err:.2e}");
+    ];
+    for ((net, got), initial) in nets.iter().zip(&initial) {
+        let (err, change) = compare_weights(got, initial, &want, net, feeds_instance_norm);
+        report += &format!("; final {net} {err:.2e} (change {change:.2e})");
     }
     eprintln!("worst rel. errors: {report}");
 }

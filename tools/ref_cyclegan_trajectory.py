@@ -39,6 +39,7 @@ float32 and float64 runs of this loop part by more than 1e-3 within 30 steps (ru
 Outputs in ``--out``: ``cyclegan_init.safetensors`` (float32 initial ``g_a.*``, ``g_b.*``,
 ``d_a.*``, ``d_b.*`` under toongan's module paths), ``cyclegan_expected.safetensors`` (the same
 after step 30) and ``cyclegan_losses.json`` (the config and each step's losses).
+``--dump DIR`` also writes every step's weights (float64) to DIR/step-KK.pt.
 """
 import argparse
 import json
@@ -130,7 +131,7 @@ def all_state(nets):
     return out
 
 
-def run(nets, batches, dtype):
+def run(nets, batches, dtype, dump=None):
     c = CONFIG
     g_a, g_b, d_a, d_b = (m.to(dtype).train() for m in nets)
     g_params = list(g_a.parameters()) + list(g_b.parameters())
@@ -176,6 +177,10 @@ def run(nets, batches, dtype):
             "d_a": loss_d_a.item(), "g_a": loss_g_a.item(), "cycle_a": cycle_a.item(),
             "idt_a": idt_a.item(), "d_b": loss_d_b.item(), "g_b": loss_g_b.item(),
             "cycle_b": cycle_b.item(), "idt_b": idt_b.item(), "g_loss": g_loss.item()}})
+        if dump:
+            os.makedirs(dump, exist_ok=True)
+            torch.save({k2: v.double() for k2, v in all_state(nets).items()},
+                       os.path.join(dump, f"step-{k + 1:02}.pt"))
     return history
 
 
@@ -185,6 +190,7 @@ def main():
     p.add_argument("--batches", default="tests/fixtures/trajectory/batches.safetensors")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--lr", type=float, help="override the learning rate (chaos checks)")
+    p.add_argument("--dump", help="folder for every step's weights (float64, step-KK.pt)")
     p.add_argument("--compare", help="folder with cyclegan_losses.json and "
                    "cyclegan_expected.safetensors of another run: print the gap to it")
     args = p.parse_args()
@@ -194,7 +200,7 @@ def main():
     nets = build()
     init = all_state(nets)
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
-    history = run(nets, batches, dtype)
+    history = run(nets, batches, dtype, args.dump)
     final = all_state(nets)
     for h in history:
         print(h["step"], {k: round(v, 6) for k, v in h["losses"].items()})
