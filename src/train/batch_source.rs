@@ -62,7 +62,7 @@ pub struct ReplayBatches {
 }
 
 /// Metadata key of a replay file: steps in one epoch.
-pub const REPLAY_STEPS_PER_EPOCH: &str = "steps_per_epoch";
+const REPLAY_STEPS_PER_EPOCH: &str = "steps_per_epoch";
 
 impl ReplayBatches {
     /// Reads a replay file (format in [`ReplayBatches`]).
