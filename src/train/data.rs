@@ -11,29 +11,12 @@ use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
 use super::TrainError;
+use super::batch_source::BatchSource;
+pub use super::batch_source::HostBatch;
 use super::rng::{hash, mix, permutation};
 use super::sections::DataConfig;
 use crate::imageio::encode::to_u8;
 use crate::imageio::{collect_images, decode_image};
-
-/// One batch on the host: NCHW planes in [-1, 1], RGB.
-#[derive(Debug, Clone)]
-pub struct HostBatch {
-    /// Photos, `n·3·size·size` values.
-    pub photos: Vec<f32>,
-    /// Cartoons.
-    pub cartoons: Vec<f32>,
-    /// The same cartoons, edge-smoothed.
-    pub smoothed: Vec<f32>,
-    /// Images per batch.
-    pub n: usize,
-    /// Crop side.
-    pub size: usize,
-    /// Epoch (0-based) the batch belongs to.
-    pub epoch: usize,
-    /// Step within that epoch (0-based).
-    pub step_in_epoch: usize,
-}
 
 /// One item's photo, cartoon and smoothed-cartoon planes.
 type ItemPlanes = (Vec<f32>, Vec<f32>, Vec<f32>);
@@ -247,6 +230,31 @@ impl Dataset {
     }
 }
 
+/// The image folders: random (seeded) crops and flips, a new order every epoch.
+impl BatchSource for Dataset {
+    fn steps_per_epoch(&self, max_steps: usize) -> usize {
+        Dataset::steps_per_epoch(self, max_steps)
+    }
+
+    fn size(&self) -> usize {
+        self.config.crop_size
+    }
+
+    fn batch(&self, epoch: usize, step: usize) -> Result<HostBatch, TrainError> {
+        Dataset::batch(self, epoch, step)
+    }
+
+    /// The first `n` photos, centre-cropped.
+    fn validation(&self, n: usize) -> Result<(Vec<f32>, usize), TrainError> {
+        validation_planes(
+            &self.photos,
+            n,
+            self.config.load_size,
+            self.config.crop_size,
+        )
+    }
+}
+
 /// Fixed validation photos, centre-cropped: the first `n` of `paths`. Returns the planes and
 /// how many images they hold.
 pub fn validation_planes(
@@ -282,25 +290,26 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Starts producing the batches of epochs `start_epoch..epochs`, the first epoch from
-    /// `start_step`, each epoch `steps` long.
+    /// Starts producing the batches of epochs `start_epoch..epochs` from `source`, the first
+    /// epoch from `start_step`, each epoch `steps` long, `prefetch` batches ahead, on a pool
+    /// of `workers` threads.
     pub fn spawn(
-        dataset: Arc<Dataset>,
-        start_epoch: usize,
-        start_step: usize,
-        epochs: usize,
-        steps: usize,
+        source: Arc<dyn BatchSource>,
+        workers: usize,
+        prefetch: usize,
+        (start_epoch, start_step): (usize, usize),
+        (epochs, steps): (usize, usize),
     ) -> Result<Self, TrainError> {
-        let (tx, rx): (SyncSender<_>, _) = sync_channel(dataset.config.prefetch.max(1));
+        let (tx, rx): (SyncSender<_>, _) = sync_channel(prefetch.max(1));
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(dataset.config.workers.max(1))
+            .num_threads(workers.max(1))
             .build()
             .map_err(|e| TrainError::Model(format!("cannot start data workers: {e}")))?;
         let thread = std::thread::spawn(move || {
             for epoch in start_epoch..epochs {
                 let first = if epoch == start_epoch { start_step } else { 0 };
                 for step in first..steps {
-                    let batch = pool.install(|| dataset.batch(epoch, step));
+                    let batch = pool.install(|| source.batch(epoch, step));
                     let failed = batch.is_err();
                     if tx.send(batch).is_err() || failed {
                         return;

@@ -8,10 +8,13 @@
 //!   [`gan_model::ModelSection`];
 //! - losses: [`gan_loss`] (adversarial), [`content_loss`] (VGG/ResNet features),
 //!   `cycle_loss` (cycle consistency, identity), edge smoothing's data in [`edge_smoothing`];
-//! - data: [`data`], `rng`, [`image_pool`], [`smoothing_cache`];
+//! - data: [`data`] (image folders, the loader), `batch_source` ([`BatchSource`], what the
+//!   loader pulls from; [`ReplayBatches`], a fixed sequence from a file), `rng`,
+//!   [`image_pool`], [`smoothing_cache`];
 //! - the loop: [`trainer`], [`checkpoint`], `state_files`, [`resume`], `host_tensor`,
 //!   `samples`, [`metrics`], [`plot`]; several devices: [`grad_sync`], `data_parallel`.
 
+mod batch_source;
 pub mod cartoongan;
 pub mod checkpoint;
 pub mod config;
@@ -40,6 +43,7 @@ pub mod smoothing_cache;
 mod state_files;
 pub mod trainer;
 
+pub use batch_source::{BatchSource, HostBatch, ReplayBatches};
 pub use config::TrainConfig;
 pub use cycle_loss::{cycle_loss, identity_loss};
 pub use error::TrainError;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::batch_source::BatchSource;
 use super::checkpoint::{TrainState, save_checkpoint};
 use super::data::{Dataset, Loader, SmoothFn, validation_planes};
 use super::gan_model::{GanModel, Phase};
@@ -54,6 +55,10 @@ pub struct Trainer<B: AutodiffBackend> {
     /// With two or more: train data-parallel, one replica per device
     /// ([`super::data_parallel`]); `device` is then unused. Empty: one device.
     pub devices: Vec<B::Device>,
+    /// Where batches come from instead of the config's image folders.
+    batches: Option<Arc<dyn BatchSource>>,
+    /// Stop (with a checkpoint, as on Ctrl-C) once this many steps are done.
+    stop_at_step: Option<usize>,
 }
 
 impl<B: AutodiffBackend> Trainer<B>
@@ -75,7 +80,24 @@ where
             stop: Arc::new(AtomicBool::new(false)),
             smooth,
             devices: Vec::new(),
+            batches: None,
+            stop_at_step: None,
         }
+    }
+
+    /// Trains on the batches of `source` (e.g. [`super::ReplayBatches`]) instead of the
+    /// config's image folders (`data.photos`, `data.cartoons` are then unused). Its images must
+    /// be `data.crop_size`² (the sample grids use that size).
+    pub fn with_batches(mut self, source: Arc<dyn BatchSource>) -> Self {
+        self.batches = Some(source);
+        self
+    }
+
+    /// Stops once `step` steps are done in total, with a checkpoint to resume from, as the
+    /// stop flag does ([`RunOutcome::Interrupted`]): a deterministic interruption.
+    pub fn with_stop_at_step(mut self, step: usize) -> Self {
+        self.stop_at_step = Some(step);
+        self
     }
 
     /// Trains data-parallel on `devices` when there are two or more.
@@ -97,13 +119,28 @@ where
         let out = |p: &Path, e: std::io::Error| TrainError::output(p, e);
         std::fs::create_dir_all(self.run_dir.join("samples")).map_err(|e| out(&self.run_dir, e))?;
 
-        let dataset = Arc::new(Dataset::open(
-            &cfg.data,
-            cfg.train.batch_size,
-            cfg.train.seed,
-            self.smooth.clone(),
-        )?);
-        let steps = dataset.steps_per_epoch(cfg.train.max_steps_per_epoch);
+        let source: Arc<dyn BatchSource> = match &self.batches {
+            Some(source) => {
+                if source.size() != cfg.data.crop_size {
+                    return Err(TrainError::Config {
+                        path: "data.crop_size".into(),
+                        message: format!(
+                            "is {}, but the batches to train on are {}²",
+                            cfg.data.crop_size,
+                            source.size()
+                        ),
+                    });
+                }
+                source.clone()
+            }
+            None => Arc::new(Dataset::open(
+                &cfg.data,
+                cfg.train.batch_size,
+                cfg.train.seed,
+                self.smooth.clone(),
+            )?),
+        };
+        let steps = source.steps_per_epoch(cfg.train.max_steps_per_epoch);
         let mut model: Box<dyn GanModel<B>> = if self.devices.len() > 1 {
             #[cfg(feature = "collective")]
             {
@@ -145,9 +182,9 @@ where
         let config_path = self.run_dir.join(CONFIG_FILE);
         crate::imageio::atomic_write(&config_path, cfg.to_toml().as_bytes())
             .map_err(|e| TrainError::output(&config_path, e))?;
-        let val_paths = match &cfg.data.validation {
+        let (val, n_val) = match &cfg.data.validation {
             Some(dir) => {
-                Dataset::open(
+                let photos = Dataset::open(
                     &super::sections::DataConfig {
                         photos: dir.clone(),
                         cartoons: dir.clone(),
@@ -157,25 +194,25 @@ where
                     0,
                     self.smooth.clone(),
                 )?
-                .photos
+                .photos;
+                validation_planes(
+                    &photos,
+                    cfg.data.n_validation,
+                    cfg.data.load_size,
+                    cfg.data.crop_size,
+                )?
             }
-            None => dataset.photos.clone(),
+            None => source.validation(cfg.data.n_validation)?,
         };
-        let (val, n_val) = validation_planes(
-            &val_paths,
-            cfg.data.n_validation,
-            cfg.data.load_size,
-            cfg.data.crop_size,
-        )?;
 
         let total = cfg.train.epochs * steps;
         let bar = self.progress_bar(total as u64, state.global_step as u64);
         let loader = Loader::spawn(
-            dataset.clone(),
-            state.epoch,
-            state.step_in_epoch,
-            cfg.train.epochs,
-            steps,
+            source,
+            cfg.data.workers,
+            cfg.data.prefetch,
+            (state.epoch, state.step_in_epoch),
+            (cfg.train.epochs, steps),
         )?;
         let init_epochs = cfg.init_epochs();
         let mut interval = (Instant::now(), 0usize);
@@ -247,7 +284,8 @@ where
                 let path = self.run_dir.join("loss_curves.png");
                 super::plot::plot_losses(&path, &log.read()?)?;
             }
-            let stopping = self.stop.load(Ordering::SeqCst);
+            let stopping =
+                self.stop.load(Ordering::SeqCst) || self.stop_at_step == Some(state.global_step);
             if every(cfg.output.checkpoint_every) || epoch_end || stopping {
                 let dir = save_checkpoint(
                     &self.run_dir,
