@@ -55,7 +55,7 @@ fn adams_drift_bound_is_lr_then_1_0539_lr_more() {
 }
 
 /// A build without the `wgpu` feature (`cargo test --release`) says it left these out and
-/// passes; CI builds with it (`.ci/run`), where a missing adapter is a failure.
+/// passes; CI builds with it (`.ci/run`) and installs Mesa's software Vulkan for it.
 #[cfg(not(feature = "wgpu"))]
 #[test]
 fn wgpu_tests_need_the_wgpu_feature() {
