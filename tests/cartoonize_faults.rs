@@ -144,7 +144,7 @@ fn set_jpeg_size(jpeg: &mut [u8], w: u16, h: u16) -> bool {
 
 /// Item 1: a small PNG whose (true) header says 16384x16384 fails by name before any pixel
 /// memory is allocated, under a 3 GiB cap; the image after it is still cartoonized and the
-/// summary printed. Past 32768 px a side the error gives the real size, not "0x0".
+/// summary printed; so does a small JPEG whose header says 12000x12000. Past 32768 px a side the error gives the real size, not "0x0".
 #[test]
 fn huge_headers_fail_by_name_and_the_batch_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
@@ -156,6 +156,17 @@ fn huge_headers_fail_by_name_and_the_batch_goes_on() {
     set_png_size(&mut wide, 40000, 8);
     std::fs::write(dir.join("b-wide.png"), wide).unwrap();
     gradient(40, 24).save(dir.join("c-good.png")).unwrap();
+    // The other case: a small JPEG (its scan is a 64x48 one's) whose frame header
+    // says 12000x12000.
+    let mut jpeg = Vec::new();
+    gradient(64, 48)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    assert!(set_jpeg_size(&mut jpeg, 12000, 12000));
+    std::fs::write(dir.join("d-huge.jpg"), jpeg).unwrap();
     let out = tmp.path().join("out");
     let args = ["cartoonize", s(&dir), "--model", s(&model), "-o", s(&out)];
     let Some(run) = capped(&args, tmp.path(), Duration::from_secs(120)) else {
@@ -168,9 +179,10 @@ fn huge_headers_fail_by_name_and_the_batch_goes_on() {
         "{err}"
     );
     assert!(err.contains("b-wide.png is 40000x8"), "{err}");
+    assert!(err.contains("d-huge.jpg is 12000x12000"), "{err}");
     assert!(!err.contains("0x0"), "{err}");
     assert!(
-        err.contains("1 images written") && err.contains("2 failed"),
+        err.contains("1 images written") && err.contains("3 failed"),
         "{err}"
     );
     assert_eq!(

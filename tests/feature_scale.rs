@@ -13,7 +13,7 @@ use burn::tensor::{Tensor, TensorData};
 use toongan::backend::Cpu;
 use toongan::train::TrainConfig;
 use toongan::train::content_loss::{FeatureNetKind, FeatureNetwork};
-use toongan::train::gan_model::seeded_init;
+use toongan::train::gan_model::try_seeded_init;
 
 mod common;
 
@@ -45,7 +45,8 @@ fn measure(network: FeatureNetKind, seed: u64) -> (f64, f64, f64) {
     let mut content = config.cartoongan.content.clone();
     content.network = network;
     let device = Default::default();
-    let loss = seeded_init::<Cpu, _>(&device, seed, || content.init::<Cpu>(&device)).unwrap();
+    let loss =
+        try_seeded_init::<Cpu, _, _>(&device, seed, || content.init::<Cpu>(&device)).unwrap();
     let x = photos();
     let input = loss.normalize(x.clone());
     let ratio = (rms(loss.network.forward(input.clone())) / rms(input)).sqrt();
@@ -67,7 +68,7 @@ fn burn_default_init_vgg_loses_the_scale() {
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.apply_preset("tiny").unwrap();
-    let mut loss = seeded_init::<Cpu, _>(&device, 0, || {
+    let mut loss = try_seeded_init::<Cpu, _, _>(&device, 0, || {
         config.cartoongan.content.init::<Cpu>(&device)
     })
     .unwrap();

@@ -20,18 +20,6 @@ mod common;
 use common::modules::{load_prefixed, tensors};
 use common::{rel_err, weights_dir};
 
-/// burn initializes parameters lazily, at their first use, from the backend's one global
-/// random generator (seeded in `train::gan_model::seeded_init`): two tests building and training
-/// models at once in this process draw from it interleaved, and the resumed-vs-uninterrupted
-/// check compares weights bit for bit (it failed 2 runs in 4 that way). The tests take turns.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train")
 }
@@ -80,19 +68,16 @@ fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
 
 #[test]
 fn vgg19_loader_matches_torchvision() {
-    let _turn = take_turn();
     vgg_parity(false, "vgg19_fixture.pth.gz", "vgg19_conv4_4.npy");
 }
 
 #[test]
 fn vgg19_bn_loader_matches_torchvision() {
-    let _turn = take_turn();
     vgg_parity(true, "vgg19_bn_fixture.pth.gz", "vgg19_bn_conv4_4.npy");
 }
 
 #[test]
 fn missing_vgg_file_names_file_and_url() {
-    let _turn = take_turn();
     let err = Vgg19Config::new()
         .load::<Cpu>(
             Path::new("/nonexistent/vgg19-dcbb9e9d.pth"),
@@ -159,7 +144,6 @@ fn compare_weights(
 
 #[test]
 fn one_training_step_matches_pytorch() {
-    let _turn = take_turn();
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.apply_preset("tiny").unwrap();
@@ -299,7 +283,6 @@ fn generator_tensors(run: &Path) -> HashMap<String, Vec<f32>> {
 
 #[test]
 fn tiny_run_trains_resumes_and_cartoonizes() {
-    let _turn = take_turn();
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
 
@@ -382,7 +365,6 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
 
 #[test]
 fn init_phase_learns_to_reconstruct_content() {
-    let _turn = take_turn();
     // Known answer: in the init phase the generator's target is the photo's own features;
     // the content loss on a fixed batch must fall well below its starting value.
     let device = Default::default();
@@ -424,7 +406,6 @@ fn init_phase_learns_to_reconstruct_content() {
 
 #[test]
 fn nan_loss_stops_with_clear_error() {
-    let _turn = take_turn();
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
     let mut config = tiny_config(&photos, &cartoons, 2);
@@ -440,7 +421,6 @@ fn nan_loss_stops_with_clear_error() {
 
 #[test]
 fn config_overrides_and_roundtrip() {
-    let _turn = take_turn();
     let mut config = TrainConfig::new();
     config.set("train.batch_size=3").unwrap();
     config.set("cartoongan.gan_loss=\"lsgan\"").unwrap();

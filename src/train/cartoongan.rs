@@ -19,7 +19,7 @@ use super::TrainError;
 use super::content_loss::{ContentLoss, ContentLossConfig};
 use super::data::HostBatch;
 use super::gan_loss::GanLossKind;
-use super::gan_model::{GanModel, Losses, ModelSection, Phase, seeded_init};
+use super::gan_model::{GanModel, Losses, ModelSection, Phase, try_seeded_init};
 use super::grad_sync::GradSync;
 use super::host_tensor::{planes_tensor, translate_planes};
 use super::sections::ScheduleConfig;
@@ -107,18 +107,21 @@ impl<B: AutodiffBackend> CartoonGan<B> {
         schedule: &ScheduleConfig,
         device: &B::Device,
     ) -> Result<Self, TrainError> {
-        let (g, d, content) = seeded_init::<B, _>(device, schedule.seed, || {
-            (
+        let (g, d, content) = try_seeded_init::<B, _, _>(device, schedule.seed, || {
+            Ok::<_, TrainError>((
                 config.generator.init(device),
                 config.discriminator.init(device),
-                config.content.init(device),
-            )
-        });
+                config
+                    .content
+                    .init(device)
+                    .map_err(|e| TrainError::Model(e.to_string()))?,
+            ))
+        })?;
         Ok(Self {
             g_config: config.generator.clone(),
             g,
             d,
-            content: content.map_err(|e| TrainError::Model(e.to_string()))?,
+            content,
             gan_loss: config.gan_loss,
             opt_g: adam(schedule),
             opt_d: adam(schedule),

@@ -2,11 +2,13 @@
 //! disk) and [`ModelSection`] (what its config section tells the rest of training). The
 //! registry that finds a model by name is [`super::registry::ModelKind`].
 
+use std::convert::Infallible;
 use std::path::Path;
-
 use std::sync::Mutex;
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Bool, Int, Tensor};
 
 use super::TrainError;
 use super::data::HostBatch;
@@ -58,13 +60,55 @@ pub trait GanModel<B: AutodiffBackend> {
 }
 
 /// Runs `init` right after seeding the backend's random generator with `seed`, holding a
-/// process-wide lock: the backend's generator is global, so without the lock two models built
-/// at once on different threads would draw from it interleaved and not be reproducible.
-pub fn seeded_init<B: Backend, T>(device: &B::Device, seed: u64, init: impl FnOnce() -> T) -> T {
+/// process-wide lock, and gives every parameter of the module it returns its value before the
+/// lock is released.
+///
+/// Both halves matter. The backend's generator is global, so without the lock two models built
+/// at once on different threads would draw from it interleaved. And burn 0.21 initializes a
+/// parameter lazily, at its first use, from that same generator (and each clone of a still-lazy
+/// parameter draws its own value): left lazy, a model's weights would depend on which of its
+/// layers ran first and on what other threads drew meanwhile, so two data-parallel replicas, or
+/// a resumed and an uninterrupted run, would not start from the same weights.
+pub fn seeded_init<B: Backend, M: Module<B>>(
+    device: &B::Device,
+    seed: u64,
+    init: impl FnOnce() -> M,
+) -> M {
+    match try_seeded_init::<B, M, Infallible>(device, seed, || Ok(init())) {
+        Ok(module) => module,
+        Err(never) => match never {},
+    }
+}
+
+/// [`seeded_init`] for an `init` that may fail (a feature network read from a file).
+pub fn try_seeded_init<B: Backend, M: Module<B>, E>(
+    device: &B::Device,
+    seed: u64,
+    init: impl FnOnce() -> Result<M, E>,
+) -> Result<M, E> {
     static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     B::seed(device, seed);
-    init()
+    let module = init()?;
+    module.visit(&mut Materialize);
+    Ok(module)
+}
+
+/// Forces every lazy parameter it visits to take its value now (see [`seeded_init`]).
+struct Materialize;
+
+impl<B: Backend> ModuleVisitor<B> for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+
+    fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+        let _ = param.val();
+    }
+
+    fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+        let _ = param.val();
+    }
 }
 
 /// A model's own config section (`[cartoongan]`, `[cyclegan]` in `config.toml`): what the rest
