@@ -80,11 +80,11 @@ pub struct CartoonizeArgs {
     /// H.264 quality of video outputs (constant rate factor, 0-51, lower is better).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
     crf: u8,
-    /// Experimental: blend each video frame with the previous output moved by the input's
-    /// global motion. Off by default, so every frame is exactly its single-image result: on a
-    /// slow pan it does not yet lower flicker (docs/video.md has the figures).
+    /// Give every video and animation frame exactly its single-image result. By default each
+    /// frame is blended with the previous output moved by the input's global motion, which
+    /// halves the frame-to-frame change beyond the motion (docs/video.md).
     #[arg(long)]
-    stabilize: bool,
+    no_stabilize: bool,
     /// CPU inference engine: `fast` (toongan's CPU engine) or `burn` (burn's Flex backend, for
     /// comparisons).
     #[arg(long, value_enum, default_value = "fast", hide = true)]
@@ -265,7 +265,7 @@ fn cartoonize_jobs(
     bar.finish_and_clear();
     let video_options = VideoOptions {
         crf: args.crf,
-        stabilize: args.stabilize,
+        stabilize: !args.no_stabilize,
         tiles: options.tiles,
         ..VideoOptions::default()
     };

@@ -100,9 +100,11 @@ pub fn run_media(
                 s.info.frame_rate,
                 s.seconds,
                 s.frames as f64 / s.seconds.max(1e-9),
-                s.flicker
-                    .map(|f| format!(", flicker {f:.3}"))
-                    .unwrap_or_default()
+                match (s.flicker.ratio(), s.flicker.beyond_motion()) {
+                    (Some(r), Some(m)) =>
+                        format!(", flicker {r:.3}, {m:.1} levels a frame beyond the motion"),
+                    _ => String::new(),
+                }
             ),
             Err(e) => failures.push((job.input.clone(), e.to_string())),
         }

@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 
 use super::TrainError;
 
+/// An 8-bit channel value as the networks take it, in [-1, 1]: `v / 127.5 − 1`. The one place
+/// that says so (the image loader, [`super::data`], and [`ReplayBatches`] both use it).
+pub(super) fn unit_range(v: u8) -> f32 {
+    v as f32 / 127.5 - 1.0
+}
+
 /// One batch on the host: NCHW planes in [-1, 1], RGB.
 #[derive(Debug, Clone)]
 pub struct HostBatch {
@@ -138,7 +144,7 @@ impl ReplayBatches {
         let len = self.n * 3 * self.size * self.size;
         data[index * len..(index + 1) * len]
             .iter()
-            .map(|&v| v as f32 / 127.5 - 1.0)
+            .map(|&v| unit_range(v))
             .collect()
     }
 }

@@ -11,8 +11,8 @@ use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
 use super::TrainError;
-use super::batch_source::BatchSource;
 pub use super::batch_source::HostBatch;
+use super::batch_source::{BatchSource, unit_range};
 use super::rng::{hash, mix, permutation};
 use super::sections::DataConfig;
 use crate::imageio::encode::to_u8;
@@ -106,7 +106,7 @@ fn write_planes(img: &RgbImage, x0: u32, y0: u32, size: usize, flip: bool, out: 
             let sx = if flip { size - 1 - x } else { x };
             let px = img.get_pixel(x0 + sx as u32, y0 + y as u32);
             for c in 0..3 {
-                out[c * n + y * size + x] = px[c] as f32 / 127.5 - 1.0;
+                out[c * n + y * size + x] = unit_range(px[c]);
             }
         }
     }

@@ -28,7 +28,9 @@ pub const SCENE_CUT_LEVELS: f64 = 25.0;
 pub struct VideoOptions {
     /// H.264 constant rate factor (0 lossless … 51; 18 looks lossless to most eyes).
     pub crf: u8,
-    /// Smooth the norm statistics over time (`false`: every frame is the image result).
+    /// Stabilize (motion-compensated blending with the previous output, and the norm
+    /// statistics' running average when `keep` > 0); `false`: every frame is exactly its
+    /// image result.
     pub stabilize: bool,
     /// Weight of the running average when stabilizing.
     pub keep: f64,
@@ -42,7 +44,7 @@ impl Default for VideoOptions {
     fn default() -> Self {
         Self {
             crf: 18,
-            stabilize: false,
+            stabilize: true,
             keep: DEFAULT_KEEP,
             tiles: TileOptions::default(),
             blend: BlendOptions::default(),
@@ -59,9 +61,20 @@ pub struct VideoSummary {
     pub frames: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Flicker ratio of the result (see [`Flicker`]).
-    pub flicker: Option<f64>,
-    /// Scene cuts detected (statistics resets).
+    /// Flicker figures of the result.
+    pub flicker: Flicker,
+    /// Scene cuts detected (stabilization restarted).
+    pub scene_cuts: usize,
+}
+
+/// What one frame sequence's run did.
+#[derive(Debug, Clone, Default)]
+pub struct FramesRun {
+    /// Frames emitted.
+    pub frames: usize,
+    /// Flicker figures of the result.
+    pub flicker: Flicker,
+    /// Scene cuts detected (stabilization restarted).
     pub scene_cuts: usize,
 }
 
@@ -74,20 +87,22 @@ pub fn cartoonize_frames(
     options: &VideoOptions,
     frames: impl Iterator<Item = Vec<u8>>,
     mut emit: impl FnMut(Vec<u8>) -> bool,
-) -> (usize, Option<f64>, usize) {
+) -> FramesRun {
     let mut stats = TemporalStats::new(options.keep);
-    let mut flicker = Flicker::default();
+    let mut run = FramesRun::default();
     let mut prev: Option<Vec<u8>> = None;
     let mut prev_out: Option<Vec<u8>> = None;
-    let (mut count, mut cuts) = (0usize, 0usize);
     for frame in frames {
         if let Some(p) = &prev
             && frame_difference(p, &frame) > SCENE_CUT_LEVELS
         {
             stats.reset();
             prev_out = None;
-            cuts += 1;
+            run.scene_cuts += 1;
         }
+        let shift = prev.as_ref().map_or((0, 0), |p| {
+            global_shift(p, &frame, width, height, options.blend.search)
+        });
         let rgb: Vec<f32> = frame.iter().map(|&v| v as f32 / 255.0).collect();
         let out = cartoonize_frame(
             translator,
@@ -99,22 +114,21 @@ pub fn cartoonize_frames(
         );
         let mut out: Vec<u8> = out.into_iter().map(to_u8).collect();
         if options.stabilize
-            && let (Some(p), Some(po)) = (&prev, &prev_out)
+            && let Some(po) = &prev_out
         {
-            let shift = global_shift(p, &frame, width, height, options.blend.search);
             blend(&mut out, po, width, height, shift, &options.blend);
         }
         if options.stabilize {
             prev_out = Some(out.clone());
         }
-        flicker.add(&frame, &out);
+        run.flicker.add(&frame, &out, width, height, shift);
         prev = Some(frame);
-        count += 1;
+        run.frames += 1;
         if !emit(out) {
             break;
         }
     }
-    (count, flicker.ratio(), cuts)
+    run
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> VideoError + '_ {
@@ -141,14 +155,14 @@ pub fn cartoonize_video(
     let partial = partial_path(output);
     let result = run(translator, input, &partial, &info, options, &mut on_frame);
     match result {
-        Ok((frames, flicker, scene_cuts)) => {
+        Ok(run) => {
             std::fs::rename(&partial, output).map_err(io_err(output))?;
             Ok(VideoSummary {
                 info,
-                frames,
+                frames: run.frames,
                 seconds: start.elapsed().as_secs_f64(),
-                flicker,
-                scene_cuts,
+                flicker: run.flicker,
+                scene_cuts: run.scene_cuts,
             })
         }
         Err(e) => {
@@ -165,7 +179,7 @@ fn run(
     info: &VideoInfo,
     options: &VideoOptions,
     on_frame: &mut dyn FnMut(usize, Option<usize>),
-) -> Result<(usize, Option<f64>, usize), VideoError> {
+) -> Result<FramesRun, VideoError> {
     let frame_bytes = info.width * info.height * 3;
     let mut decoder = spawn_decoder(input)?;
     let mut encoder = spawn_encoder(partial, info, options.crf, info.has_audio.then_some(input))?;
@@ -224,7 +238,7 @@ fn run(
             ),
         });
     }
-    if counted.0 == 0 {
+    if counted.frames == 0 {
         return Err(VideoError::Tool {
             path: input.to_path_buf(),
             message: "no frames decoded".into(),
