@@ -11,7 +11,8 @@
 //! not exactly the one-device run at the same total batch; instance-norm models are (up to
 //! floating-point rounding), since their normalization is per sample. CycleGAN's image pools
 //! are per replica too. Replicas start equal because each builds its networks with the run's
-//! seed; the checkpoint holds the first replica's running statistics and optimizer state.
+//! seed, every parameter initialized inside [`super::gan_model::seeded_init`]; the checkpoint
+//! holds the first replica's running statistics and optimizer state.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
