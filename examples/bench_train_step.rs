@@ -21,13 +21,15 @@ use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
 use toongan::train::gan_model::{Losses, Phase};
 use toongan::train::{ScheduleConfig, TrainConfig};
 
+/// The value after `--name` on the command line, if any.
+fn value(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.next()?;
+    args.next()
+}
+
 fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    value(name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -62,12 +64,7 @@ fn main() {
         use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
         set_conv_algorithm(ConvAlgorithm::Im2col);
     }
-    let args: Vec<String> = std::env::args().collect();
-    let model = args
-        .iter()
-        .position(|a| a == "--model")
-        .and_then(|i| args.get(i + 1))
-        .map_or("cartoongan", String::as_str);
+    let model = value("--model").unwrap_or_else(|| "cartoongan".into());
     let device = Default::default();
     let input = || {
         Tensor::<CpuAutodiff, 4>::random(
@@ -78,7 +75,7 @@ fn main() {
     };
     let (x, c, s) = (input(), input(), input());
     // One adversarial step of the chosen model on the same three batches each time.
-    let mut step: Box<dyn FnMut() -> Losses> = match model {
+    let mut step: Box<dyn FnMut() -> Losses> = match model.as_str() {
         "cartoongan" => {
             let mut config = TrainConfig::new();
             config.cartoongan.content.weights = "random".into();
