@@ -20,6 +20,20 @@ mod common;
 use common::modules::{load_prefixed, tensors};
 use common::{rel_err, weights_dir};
 
+/// The tests take turns. `train::gan_model::seeded_init` seeds burn's one global random
+/// generator and draws every initial weight under a lock, but only its own callers take that
+/// lock: a test here that builds a network outside it (the VGG19 loader tests, say) draws from
+/// the same generator meanwhile and shifts a training run's initial weights. The
+/// resumed-vs-uninterrupted check compares weights bit for bit, and failed that way in a cold
+/// CI run on 2026-12-02 after the turns had been removed.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train")
 }
@@ -68,16 +82,19 @@ fn vgg_parity(batch_norm: bool, file: &str, expected: &str) {
 
 #[test]
 fn vgg19_loader_matches_torchvision() {
+    let _turn = take_turn();
     vgg_parity(false, "vgg19_fixture.pth.gz", "vgg19_conv4_4.npy");
 }
 
 #[test]
 fn vgg19_bn_loader_matches_torchvision() {
+    let _turn = take_turn();
     vgg_parity(true, "vgg19_bn_fixture.pth.gz", "vgg19_bn_conv4_4.npy");
 }
 
 #[test]
 fn missing_vgg_file_names_file_and_url() {
+    let _turn = take_turn();
     let err = Vgg19Config::new()
         .load::<Cpu>(
             Path::new("/nonexistent/vgg19-dcbb9e9d.pth"),
@@ -144,6 +161,7 @@ fn compare_weights(
 
 #[test]
 fn one_training_step_matches_pytorch() {
+    let _turn = take_turn();
     let device = Default::default();
     let mut config = TrainConfig::new();
     config.apply_preset("tiny").unwrap();
@@ -283,6 +301,7 @@ fn generator_tensors(run: &Path) -> HashMap<String, Vec<f32>> {
 
 #[test]
 fn tiny_run_trains_resumes_and_cartoonizes() {
+    let _turn = take_turn();
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
 
@@ -365,6 +384,7 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
 
 #[test]
 fn init_phase_learns_to_reconstruct_content() {
+    let _turn = take_turn();
     // Known answer: in the init phase the generator's target is the photo's own features;
     // the content loss on a fixed batch must fall well below its starting value.
     let device = Default::default();
@@ -406,6 +426,7 @@ fn init_phase_learns_to_reconstruct_content() {
 
 #[test]
 fn nan_loss_stops_with_clear_error() {
+    let _turn = take_turn();
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
     let mut config = tiny_config(&photos, &cartoons, 2);
@@ -421,6 +442,7 @@ fn nan_loss_stops_with_clear_error() {
 
 #[test]
 fn config_overrides_and_roundtrip() {
+    let _turn = take_turn();
     let mut config = TrainConfig::new();
     config.set("train.batch_size=3").unwrap();
     config.set("cartoongan.gan_loss=\"lsgan\"").unwrap();
