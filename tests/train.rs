@@ -20,12 +20,12 @@ mod common;
 use common::modules::{load_prefixed, tensors};
 use common::{rel_err, weights_dir};
 
-/// The tests take turns. `train::gan_model::seeded_init` seeds burn's one global random
-/// generator and draws every initial weight under a lock, but only its own callers take that
-/// lock: a test here that builds a network outside it (the VGG19 loader tests, say) draws from
-/// the same generator meanwhile and shifts a training run's initial weights. The
-/// resumed-vs-uninterrupted check compares weights bit for bit, and failed that way in a cold
-/// CI run on 2026-12-02 after the turns had been removed.
+/// The tests take turns. The resumed-vs-uninterrupted check compares an in-process run with a
+/// `toongan train` child bit for bit, and with the tests running at once it failed in a cold CI
+/// run on 2026-12-02, after `train::gan_model::seeded_init` had been made to draw every initial
+/// weight under its lock. Which concurrent test disturbs it is not established: a draw from
+/// burn's global random generator outside that lock, or float sums that depend on how busy the
+/// shared thread pool is, would both do it. One at a time it has not failed.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn take_turn() -> std::sync::MutexGuard<'static, ()> {
