@@ -25,7 +25,7 @@ pub struct BlendOptions {
 /// exactly with the content scores 0.84 there), and frames stay at 33 dB PSNR from their image
 /// results. A higher weight or no cutoff removes more of the change but drifts further from
 /// each frame's own result (0.7 without cutoff: 2.4 levels, 28 dB) and would smear moving
-/// objects; the old 0.5 / 48 removed a quarter of it.
+/// objects; the old 0.5 / 48 removed a fifth of it.
 impl Default for BlendOptions {
     fn default() -> Self {
         Self {
