@@ -9,6 +9,8 @@
 //!   with the content; what is left is the network re-deciding edges and flat areas, the
 //!   flicker a viewer sees.
 
+use super::stabilize::moved_pairs;
+
 /// Accumulates the frame-to-frame differences of a clip's input and output.
 #[derive(Debug, Clone, Default)]
 pub struct Flicker {
@@ -31,25 +33,12 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
 /// Mean absolute difference between `cur` and `prev` moved by `shift` (`cur(x, y)` against
 /// `prev(x − dx, y − dy)`), over the pixels both have; RGB frames of `w` x `h`.
 pub fn moved_difference(prev: &[u8], cur: &[u8], w: usize, h: usize, shift: (i32, i32)) -> f64 {
-    let (dx, dy) = shift;
     let (mut sum, mut n) = (0u64, 0u64);
-    for y in 0..h as i32 {
-        let sy = y - dy;
-        if sy < 0 || sy >= h as i32 {
-            continue;
+    for (i, j) in moved_pairs(w, h, shift) {
+        for k in 0..3 {
+            sum += u64::from(cur[i + k].abs_diff(prev[j + k]));
         }
-        for x in 0..w as i32 {
-            let sx = x - dx;
-            if sx < 0 || sx >= w as i32 {
-                continue;
-            }
-            let i = (y as usize * w + x as usize) * 3;
-            let j = (sy as usize * w + sx as usize) * 3;
-            for k in 0..3 {
-                sum += u64::from(cur[i + k].abs_diff(prev[j + k]));
-            }
-            n += 3;
-        }
+        n += 3;
     }
     sum as f64 / n.max(1) as f64
 }

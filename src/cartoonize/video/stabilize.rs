@@ -75,6 +75,20 @@ pub fn global_shift(prev: &[u8], cur: &[u8], w: usize, h: usize, search: i32) ->
     best
 }
 
+/// Byte offsets `(i, j)` of every pixel pair `cur(x, y)`, `prev(x − dx, y − dy)` that both RGB
+/// frames of `w` x `h` hold, for `shift = (dx, dy)`.
+pub fn moved_pairs(w: usize, h: usize, shift: (i32, i32)) -> impl Iterator<Item = (usize, usize)> {
+    let (dx, dy) = shift;
+    let (x0, x1) = ((dx.max(0)) as usize, (w as i32 + dx.min(0)).max(0) as usize);
+    let (y0, y1) = ((dy.max(0)) as usize, (h as i32 + dy.min(0)).max(0) as usize);
+    (y0..y1.max(y0)).flat_map(move |y| {
+        (x0..x1.max(x0)).map(move |x| {
+            let (sx, sy) = ((x as i32 - dx) as usize, (y as i32 - dy) as usize);
+            ((y * w + x) * 3, (sy * w + sx) * 3)
+        })
+    })
+}
+
 /// Blends `out` (the new frame's cartoon) in place with `prev_out` moved by `shift`.
 pub fn blend(
     out: &mut [u8],
@@ -84,27 +98,14 @@ pub fn blend(
     shift: (i32, i32),
     o: &BlendOptions,
 ) {
-    let (dx, dy) = shift;
-    for y in 0..h as i32 {
-        let sy = y - dy;
-        if sy < 0 || sy >= h as i32 {
-            continue;
-        }
-        for x in 0..w as i32 {
-            let sx = x - dx;
-            if sx < 0 || sx >= w as i32 {
-                continue;
-            }
-            let i = (y as usize * w + x as usize) * 3;
-            let j = (sy as usize * w + sx as usize) * 3;
-            let diff = (0..3)
-                .map(|k| (out[i + k] as f32 - prev_out[j + k] as f32).abs())
-                .fold(0.0f32, f32::max);
-            let a = o.weight * (1.0 - diff / o.cutoff).max(0.0);
-            for k in 0..3 {
-                let v = out[i + k] as f32 + a * (prev_out[j + k] as f32 - out[i + k] as f32);
-                out[i + k] = v.round().clamp(0.0, 255.0) as u8;
-            }
+    for (i, j) in moved_pairs(w, h, shift) {
+        let diff = (0..3)
+            .map(|k| (out[i + k] as f32 - prev_out[j + k] as f32).abs())
+            .fold(0.0f32, f32::max);
+        let a = o.weight * (1.0 - diff / o.cutoff).max(0.0);
+        for k in 0..3 {
+            let v = out[i + k] as f32 + a * (prev_out[j + k] as f32 - out[i + k] as f32);
+            out[i + k] = v.round().clamp(0.0, 255.0) as u8;
         }
     }
 }
