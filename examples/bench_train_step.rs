@@ -8,7 +8,8 @@
 //!
 //! `cargo run --release --example bench_train_step -- --model cyclegan --batch 1 --steps 2`
 //!
-//! Flags: `--batch N` (1), `--size PX` (256), `--steps N` (3), `--no-winograd`. Prints seconds
+//! Flags: `--batch N` (1), `--size PX` (256), `--steps N` (3), `--no-winograd`, `--trim-heap`
+//! (glibc's default heap trimming, see `toongan::backend::heap`). Prints seconds
 //! per step (mean of the timed steps after one warm-up step) and the peak resident memory
 //! (VmHWM), on one line that names the model.
 
@@ -60,6 +61,10 @@ fn cpu_seconds() -> f64 {
 fn main() {
     let (batch, size, steps) = (arg("--batch", 1), arg("--size", 256), arg("--steps", 3));
     let winograd = !std::env::args().any(|a| a == "--no-winograd");
+    // As the `toongan` binary does; `--trim-heap` keeps glibc's defaults, to measure it.
+    if !std::env::args().any(|a| a == "--trim-heap") {
+        toongan::backend::heap::keep_freed_memory();
+    }
     if !winograd {
         use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
         set_conv_algorithm(ConvAlgorithm::Im2col);

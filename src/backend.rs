@@ -7,6 +7,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 
 pub mod device_list;
 pub mod fast_cpu;
+pub mod heap;
 pub mod inventory;
 pub mod vulkan_env;
 pub mod wgpu_device;
