@@ -9,7 +9,7 @@
 //! `cargo run --release --example bench_train_step -- --model cyclegan --batch 1 --steps 2`
 //!
 //! Flags: `--batch N` (1), `--size PX` (256), `--steps N` (3), `--no-winograd`, `--trim-heap`
-//! (glibc's default heap trimming, see `toongan::backend::heap`). Prints seconds
+//! (glibc's default heap trimming, see `toongan::backend::keep_freed_memory`). Prints seconds
 //! per step (mean of the timed steps after one warm-up step) and the peak resident memory
 //! (VmHWM), on one line that names the model.
 
@@ -17,10 +17,9 @@ use std::time::Instant;
 
 use burn::tensor::{Distribution, Tensor};
 use toongan::backend::CpuAutodiff;
-use toongan::train::cartoongan::CartoonGan;
-use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
-use toongan::train::gan_model::{Losses, Phase};
-use toongan::train::{ScheduleConfig, TrainConfig};
+use toongan::train::{
+    CartoonGan, CycleGan, CycleGanConfig, Losses, Phase, ScheduleConfig, TrainConfig,
+};
 
 /// The value after `--name` on the command line, if any.
 fn value(name: &str) -> Option<String> {
@@ -63,10 +62,10 @@ fn main() {
     let winograd = !std::env::args().any(|a| a == "--no-winograd");
     // As the `toongan` binary does; `--trim-heap` keeps glibc's defaults, to measure it.
     if !std::env::args().any(|a| a == "--trim-heap") {
-        toongan::backend::heap::keep_freed_memory();
+        toongan::backend::keep_freed_memory();
     }
     if !winograd {
-        use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
+        use toongan::backend::{ConvAlgorithm, set_conv_algorithm};
         set_conv_algorithm(ConvAlgorithm::Im2col);
     }
     let model = value("--model").unwrap_or_else(|| "cartoongan".into());

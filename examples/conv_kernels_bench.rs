@@ -10,8 +10,7 @@ use std::time::Instant;
 
 use burn_backend::ops::{ConvOptions, ModuleOps};
 use burn_flex::FlexTensor;
-use toongan::backend::FastCpu;
-use toongan::backend::fast_cpu::{ConvAlgorithm, set_conv_algorithm};
+use toongan::backend::{ConvAlgorithm, FastCpu, set_conv_algorithm};
 
 fn tensor(shape: [usize; 4], seed: usize) -> FlexTensor {
     let n: usize = shape.iter().product();

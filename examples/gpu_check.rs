@@ -29,12 +29,9 @@ use serde_json::json;
 use toongan::backend::{AutodiffBackendTask, BackendTask, Cpu, DeviceChoice};
 use toongan::cartoonize::{BurnTranslator, TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
-use toongan::imageio::decode_image;
-use toongan::imageio::encode::to_u8;
+use toongan::imageio::{decode_image, to_u8};
 use toongan::model::{Generator, GeneratorConfig};
-use toongan::train::TrainConfig;
-use toongan::train::cartoongan::CartoonGan;
-use toongan::train::gan_model::{Losses, Phase};
+use toongan::train::{CartoonGan, Losses, Phase, TrainConfig};
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 // The parity tests' helpers for PyTorch-named safetensors files.

@@ -13,9 +13,13 @@ pub mod vulkan_env;
 pub mod wgpu_device;
 
 pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};
-pub use fast_cpu::FastCpu;
+pub use fast_cpu::{ConvAlgorithm, FastCpu, set_conv_algorithm};
+pub use heap::keep_freed_memory;
 pub use inventory::{AutoPick, Inventory, parse_device};
-pub use wgpu_device::WgpuAdapter;
+pub use vulkan_env::quiet_mesa_device_select;
+pub use wgpu_device::{AdapterInfo, AdapterKind, WgpuAdapter};
+#[cfg(feature = "wgpu")]
+pub use wgpu_device::{WgpuDevice, adapters, wgpu_device as wgpu_device_with_info};
 
 /// CPU backend used for inference, training and tests: Flex with toongan's convolutions.
 pub type Cpu = FastCpu;

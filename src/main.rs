@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // SAFETY: first statement of main, before any thread exists.
-    unsafe { toongan::backend::vulkan_env::quiet_mesa_device_select() };
-    toongan::backend::heap::keep_freed_memory();
+    unsafe { toongan::backend::quiet_mesa_device_select() };
+    toongan::backend::keep_freed_memory();
     match cli::run() {
         Ok(code) => code,
         Err(e) => {

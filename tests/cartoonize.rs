@@ -65,7 +65,7 @@ fn published_styles_match_float64_reference_within_one_level() {
         assert!(run.status.success(), "{input} {style}: {}", stderr(&run));
         let got = image::open(&out).unwrap().to_rgb8();
         let reference =
-            toongan::weights::npy::read_npy(&fixture(&format!("cartoongan/{input}_{style}.npy")))
+            toongan::weights::read_npy(&fixture(&format!("cartoongan/{input}_{style}.npy")))
                 .unwrap();
         let (w, h) = got.dimensions();
         assert_eq!(

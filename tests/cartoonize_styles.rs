@@ -118,7 +118,7 @@ fn compare_writes_a_labelled_sheet_of_the_photo_and_each_style() {
     let sheet = image::open(tmp.path().join("citrus_compare.png"))
         .unwrap()
         .to_rgb8();
-    let bar = toongan::report::compare_sheet::LABEL_BAR;
+    let bar = toongan::report::LABEL_BAR;
     assert_eq!(sheet.dimensions(), (3 * 64 + 2 * 4, 48 + bar));
     let photo_px = image::open(&photo).unwrap().to_rgb8();
     let hayao = image::open(tmp.path().join("citrus_hayao.png"))

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use toongan::experiment::run_lock::RunLock;
+use toongan::experiment::RunLock;
 
 mod common;
 use common::shared_dir;
@@ -42,7 +42,7 @@ fn make_data(root: &Path) -> [PathBuf; 4] {
             _ => 3,
         }];
         std::fs::create_dir_all(dir).unwrap();
-        let img = toongan::train::data::load_resized(src, 96).unwrap();
+        let img = toongan::train::load_resized(src, 96).unwrap();
         img.save(dir.join(format!("{i:02}.png"))).unwrap();
     }
     dirs

@@ -7,8 +7,7 @@ use burn::tensor::{Tensor, TensorData};
 use common::fixture;
 use toongan::backend::Cpu;
 use toongan::model::{PatchGanConfig, ResnetGeneratorConfig};
-use toongan::weights::junyanz::{load_patchgan, load_resnet_generator};
-use toongan::weights::npy::read_npy;
+use toongan::weights::{load_patchgan, load_resnet_generator, read_npy};
 
 fn tensor(name: &str) -> Tensor<Cpu, 4> {
     let a = read_npy(&fixture(&format!("cyclegan/{name}.npy"))).unwrap();

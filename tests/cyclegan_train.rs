@@ -15,13 +15,10 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::{PatchGanConfig, ResnetGeneratorConfig};
-use toongan::train::config::ScheduleConfig;
-use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
-use toongan::train::data::{identity_smoothing, run_smoothing};
-use toongan::train::gan_model::Phase;
-use toongan::train::image_pool::ImagePool;
-use toongan::train::metrics::MetricsLog;
-use toongan::train::{RunOutcome, TrainConfig, Trainer};
+use toongan::train::{
+    CycleGan, CycleGanConfig, ImagePool, MetricsLog, Phase, RunOutcome, ScheduleConfig,
+    TrainConfig, Trainer, identity_smoothing, run_smoothing,
+};
 use toongan::weights::{GeneratorArch, TrainedGenerator, load_trained_generator};
 
 const LR: f64 = 2e-4;
@@ -214,7 +211,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     let sources = common::shared_photos();
     assert!(sources.len() >= 8, "need 8 shared photos");
     for (i, src) in sources.iter().take(8).enumerate() {
-        let mut img = toongan::train::data::load_resized(src, 96).unwrap();
+        let mut img = toongan::train::load_resized(src, 96).unwrap();
         if i < 4 {
             img.save(photos.join(format!("p{i}.png"))).unwrap();
         } else {
@@ -254,7 +251,7 @@ fn run(config: TrainConfig, dir: &Path) -> RunOutcome {
 
 /// The latest checkpoint's G_A tensors and its two image pools.
 fn checkpoint_state(run: &Path) -> (HashMap<String, Vec<f32>>, Vec<ImagePool>) {
-    let file = toongan::weights::checkpoint::resolve_generator_path(run).unwrap();
+    let file = toongan::weights::resolve_generator_path(run).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let g = st
@@ -363,9 +360,7 @@ fn tiny_cyclegan_trains_resumes_and_cartoonizes() {
 }
 
 /// Trains 2 epochs of 2 steps with `edit` applied to the tiny config; returns the log.
-fn train_variant(
-    edit: impl FnOnce(&mut TrainConfig),
-) -> Vec<toongan::train::metrics::MetricsRecord> {
+fn train_variant(edit: impl FnOnce(&mut TrainConfig)) -> Vec<toongan::train::MetricsRecord> {
     let tmp = tempfile::tempdir().unwrap();
     let (photos, cartoons) = make_data(tmp.path());
     let mut config = tiny_config(&photos, &cartoons, 2);
@@ -380,7 +375,7 @@ fn train_variant(
     for r in &log {
         assert!(r.losses.values().all(|v| v.is_finite()), "{:?}", r.losses);
     }
-    let file = toongan::weights::checkpoint::resolve_generator_path(&dir).unwrap();
+    let file = toongan::weights::resolve_generator_path(&dir).unwrap();
     assert!(matches!(
         load_trained_generator::<Cpu>(&file, &Default::default()).unwrap(),
         TrainedGenerator::Resnet(..)
@@ -463,7 +458,7 @@ fn generator_files_name_their_architecture() {
     let cfg = ResnetGeneratorConfig::tiny();
     toongan::weights::save_resnet_generator(&cfg.init::<Cpu>(&device), &cfg, &path).unwrap();
     assert_eq!(
-        toongan::weights::checkpoint::read_generator_arch(&path).unwrap(),
+        toongan::weights::read_generator_arch(&path).unwrap(),
         GeneratorArch::Resnet
     );
     match load_trained_generator::<Cpu>(&path, &device).unwrap() {
@@ -483,8 +478,7 @@ fn generator_files_name_their_architecture() {
     let gcfg = GeneratorConfig::new().with_width(8).with_n_residual(1);
     let g: Generator<Cpu> = gcfg.init(&device);
     let json = serde_json::to_string(&gcfg).unwrap();
-    let mut store =
-        SafetensorsStore::from_bytes(None).metadata(toongan::weights::checkpoint::CONFIG_KEY, json);
+    let mut store = SafetensorsStore::from_bytes(None).metadata(toongan::weights::CONFIG_KEY, json);
     g.save_into(&mut store).unwrap();
     std::fs::write(&old, store.get_bytes().unwrap()).unwrap();
     assert!(matches!(

@@ -18,12 +18,9 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use toongan::backend::CpuAutodiff;
-use toongan::train::TrainConfig;
-use toongan::train::cartoongan::CartoonGan;
-use toongan::train::data::HostBatch;
-use toongan::train::data_parallel::DataParallel;
-use toongan::train::gan_model::{GanModel, Phase};
-use toongan::train::registry::build_model;
+use toongan::train::{
+    CartoonGan, DataParallel, GanModel, HostBatch, Phase, TrainConfig, build_model,
+};
 
 mod common;
 
@@ -108,8 +105,8 @@ fn mean_diff(a: &[f32], b: &[f32]) -> f64 {
 /// The batch with its second half first (the same images, summed in another order).
 fn swap_halves(b: &HostBatch) -> HostBatch {
     let (first, second) = (
-        toongan::train::data_parallel::batch_share(b, 0, 2),
-        toongan::train::data_parallel::batch_share(b, 1, 2),
+        toongan::train::batch_share(b, 0, 2),
+        toongan::train::batch_share(b, 1, 2),
     );
     let join = |x: &[f32], y: &[f32]| [y, x].concat();
     HostBatch {
@@ -160,7 +157,7 @@ fn two_replicas_of_batch_4_match_one_model_of_batch_8_up_to_rounding() {
     // Without the all-reduce the first replica would have trained on its 4 images alone.
     let half: Vec<HostBatch> = data
         .iter()
-        .map(|b| toongan::train::data_parallel::batch_share(b, 0, 2))
+        .map(|b| toongan::train::batch_share(b, 0, 2))
         .collect();
     let mut alone = build_model::<CpuAutodiff>(&config(4), &device).unwrap();
     train(alone.as_mut(), &half);

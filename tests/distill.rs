@@ -19,7 +19,7 @@ use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
 use toongan::eval::{ciede2000, mean_ciede2000, srgb_to_lab, ssim};
 use toongan::model::GeneratorConfig;
-use toongan::train::registry::MODELS;
+use toongan::train::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;
@@ -39,7 +39,7 @@ fn make_photos(root: &Path) -> PathBuf {
     let dir = root.join("photos");
     std::fs::create_dir_all(&dir).unwrap();
     for (i, src) in sources.iter().take(18).enumerate() {
-        let img = toongan::train::data::load_resized(src, 96).unwrap();
+        let img = toongan::train::load_resized(src, 96).unwrap();
         img.save(dir.join(format!("p{i:02}.png"))).unwrap();
     }
     dir

@@ -15,18 +15,12 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 use toongan::backend::Cpu;
 use toongan::cartoonize::{BurnTranslator, TileOptions, Translator, cartoonize_image};
 use toongan::engine::{CpuGenerator, Workspace};
-use toongan::imageio::decode_image;
-use toongan::imageio::encode::to_u8;
-use toongan::kernels::Pad;
-use toongan::kernels::conv_transpose::ConvTranspose;
-use toongan::kernels::im2col_conv::Im2colConv;
-use toongan::kernels::tap_conv::TapConv;
-use toongan::kernels::winograd::WinogradConv;
+use toongan::imageio::{decode_image, to_u8};
+use toongan::kernels::{ConvTranspose, Im2colConv, Pad, TapConv, WinogradConv};
 use toongan::model::{
     Activation, ChannelOrder, Generator, GeneratorConfig, Norm, NormKind, PaddingScheme,
 };
-use toongan::weights::load_published_generator;
-use toongan::weights::npy::read_npy;
+use toongan::weights::{load_published_generator, read_npy};
 
 /// Deterministic values in [-1, 1) (xorshift), so failures reproduce.
 fn random(n: usize, seed: u64) -> Vec<f32> {

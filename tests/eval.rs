@@ -14,7 +14,7 @@ use std::process::Command;
 use nalgebra::{DMatrix, DVector};
 use npyz::npz::NpzArchive;
 use toongan::backend::Cpu;
-use toongan::eval::kid::kid_on_subsets;
+use toongan::eval::kid_on_subsets;
 use toongan::eval::{
     ExtractOptions, Features, Statistics, extract_features, frechet_distance, read_stats,
     write_stats,

@@ -14,7 +14,7 @@ use toongan::backend::Cpu;
 use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
 use toongan::model::GeneratorConfig;
-use toongan::train::registry::MODELS;
+use toongan::train::MODELS;
 use toongan::weights::{Style, StyleRegistry, load_published_generator};
 
 mod common;
@@ -55,7 +55,7 @@ fn make_data(root: &Path) -> [PathBuf; 4] {
             _ => (&dirs[3], true),
         };
         std::fs::create_dir_all(dir).unwrap();
-        let img = toongan::train::data::load_resized(src, 96).unwrap();
+        let img = toongan::train::load_resized(src, 96).unwrap();
         let out = dir.join(format!("{i:02}.png"));
         if cartoon {
             let (w, h) = (img.width() as usize, img.height() as usize);

@@ -720,8 +720,7 @@ fn winograd_convolutions_match_float64_and_im2col() {
 /// tile row per chunk gives what one chunk for the whole image gives.
 #[test]
 fn winograd_weight_gradient_chunks_agree() {
-    use toongan::kernels::winograd;
-    use toongan::model::padding::Pad;
+    use toongan::kernels::{Pad, winograd};
     let (n, c, k, h, w) = (2, 5, 3, 13, 10);
     for p in [0, 1, 2] {
         let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
@@ -1200,7 +1199,8 @@ mod parallel_ops {
     fn padding_matches_burns_pad_forward_and_backward() {
         use burn::backend::Autodiff;
         use burn::tensor::{Tensor, TensorData, ops::PadMode};
-        use toongan::model::padding::{Pad, pad_tensor};
+        use toongan::kernels::Pad;
+        use toongan::model::pad_tensor;
         type B = Autodiff<FastCpu>;
         type R = Autodiff<Flex>;
         let shape = [1, 8, 67, 71];

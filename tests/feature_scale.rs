@@ -11,9 +11,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::Cpu;
-use toongan::train::TrainConfig;
-use toongan::train::content_loss::{FeatureNetKind, FeatureNetwork};
-use toongan::train::gan_model::try_seeded_init;
+use toongan::train::{FeatureNetKind, FeatureNetwork, TrainConfig, try_seeded_init};
 
 mod common;
 
@@ -22,7 +20,7 @@ fn photos() -> Tensor<Cpu, 4> {
     let sources = common::shared_photos();
     let mut data = Vec::new();
     for src in sources.iter().take(4) {
-        let img = toongan::train::data::load_resized(src, 64).unwrap();
+        let img = toongan::train::load_resized(src, 64).unwrap();
         for c in 0..3 {
             for y in 0..64 {
                 for x in 0..64 {

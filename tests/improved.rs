@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::CpuAutodiff;
-use toongan::experiment::cartoonize_run::translator_for_run;
+use toongan::experiment::translator_for_run;
 use toongan::model::{Activation, NormKind, ResnetDepth, ResnetLayer};
-use toongan::train::cartoongan::CartoonGan;
-use toongan::train::content_loss::{ContentLossConfig, FeatureNetKind, FeatureNetwork};
-use toongan::train::data::run_smoothing;
-use toongan::train::gan_loss::GanLossKind;
-use toongan::train::{RunOutcome, TrainConfig, Trainer};
-use toongan::weights::npy::read_npy;
+use toongan::train::{
+    CartoonGan, ContentLossConfig, FeatureNetKind, FeatureNetwork, GanLossKind, RunOutcome,
+    TrainConfig, Trainer, run_smoothing,
+};
+use toongan::weights::read_npy;
 
 mod common;
 
@@ -33,7 +32,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     for (i, src) in sources.iter().take(8).enumerate() {
         let dir = if i < 4 { &photos } else { &cartoons };
         std::fs::create_dir_all(dir).unwrap();
-        let img = toongan::train::data::load_resized(src, 80).unwrap();
+        let img = toongan::train::load_resized(src, 80).unwrap();
         img.save(dir.join(format!("{i}.png"))).unwrap();
     }
     (photos, cartoons)
@@ -164,15 +163,13 @@ fn each_switch_trains_on_tiny_and_cartoonizes() {
             matches!(outcome, RunOutcome::Finished { steps: 4, .. }),
             "{preset}: {outcome:?}"
         );
-        let log = toongan::train::metrics::MetricsLog::new(&run)
-            .read()
-            .unwrap();
+        let log = toongan::train::MetricsLog::new(&run).read().unwrap();
         assert!(log.iter().all(|r| r.losses.values().all(|v| v.is_finite())));
         assert!(log.last().unwrap().losses.contains_key("g_adv"), "{preset}");
 
         // The saved generator has the run's switches.
-        let file = toongan::weights::checkpoint::resolve_generator_path(&run).unwrap();
-        let g = toongan::weights::checkpoint::read_generator_config(&file).unwrap();
+        let file = toongan::weights::resolve_generator_path(&run).unwrap();
+        let g = toongan::weights::read_generator_config(&file).unwrap();
         assert_eq!(g.norm, config.cartoongan.generator.norm, "{preset}");
         assert_eq!(
             g.activation, config.cartoongan.generator.activation,

@@ -87,8 +87,7 @@ fn cartoonize_of_a_jpeg_matches_the_float64_reference_on_pils_pixels() {
     );
     assert!(run.status.success(), "{}", stderr(&run));
     let got = image::open(&out).unwrap().to_rgb8();
-    let reference =
-        toongan::weights::npy::read_npy(&fixture("jpeg/citrus_128x96_shinkai.npy")).unwrap();
+    let reference = toongan::weights::read_npy(&fixture("jpeg/citrus_128x96_shinkai.npy")).unwrap();
     assert_eq!(reference.shape, vec![96, 128, 3]);
     assert_eq!(got.dimensions(), (128, 96));
     let mut worst = 0.0f32;

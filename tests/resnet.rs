@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use toongan::backend::{Cpu, CpuAutodiff};
 use toongan::model::{ResnetConfig, ResnetDepth, ResnetLayer};
-use toongan::weights::npy::{NpyArray, read_npy};
-use toongan::weights::torchvision_resnet::{
-    ResnetWeightsError, load_torchvision_resnet, official_path,
+use toongan::weights::{
+    NpyArray, ResnetWeightsError, load_torchvision_resnet, read_npy, torchvision_resnet_path,
 };
 
 /// Relative error bar: max|ours - torchvision| / max|torchvision| over the whole tensor.
@@ -108,7 +107,7 @@ fn autodiff_uses_running_stats_and_passes_gradients() {
 fn missing_file_names_the_official_download() {
     let dir = Path::new("/nonexistent-toongan-weights");
     let config = ResnetConfig::new();
-    let path = official_path(dir, config.depth);
+    let path = torchvision_resnet_path(dir, config.depth);
     let err = load_torchvision_resnet::<Cpu>(&path, &config, &Default::default()).unwrap_err();
     assert!(matches!(err, ResnetWeightsError::Missing { .. }));
     let msg = err.to_string();

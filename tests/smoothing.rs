@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::{GrayImage, RgbImage};
-use toongan::train::edge_smoothing::{EdgeSmoother, EdgeSmootherConfig, rgb_to_gray};
-use toongan::train::smoothing_cache::{SmoothingCache, content_hash};
+use toongan::train::{EdgeSmoother, EdgeSmootherConfig, SmoothingCache, content_hash, rgb_to_gray};
 
 const NAMES: [&str; 5] = ["astronaut", "cat", "coffee", "raccoon", "cartoon"];
 

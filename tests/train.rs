@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Tensor, TensorData};
 use toongan::backend::{Cpu, CpuAutodiff};
-use toongan::model::vgg::Vgg19Config;
-use toongan::train::cartoongan::CartoonGan;
-use toongan::train::data::run_smoothing;
-use toongan::train::gan_model::Phase;
-use toongan::train::{RunOutcome, TrainConfig, TrainError, Trainer};
-use toongan::weights::npy::read_npy;
+use toongan::model::Vgg19Config;
+use toongan::train::{
+    CartoonGan, Phase, RunOutcome, TrainConfig, TrainError, Trainer, run_smoothing,
+};
+use toongan::weights::read_npy;
 
 mod common;
 use common::modules::{load_prefixed, tensors};
@@ -241,7 +240,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
         load_published_generator::<Cpu>(&registry.locate(Style::Hayao).unwrap(), &device).unwrap();
     let translator = BurnTranslator::new(g, &GeneratorConfig::published(), device);
     for (i, src) in sources.iter().take(8).enumerate() {
-        let img = toongan::train::data::load_resized(src, 96).unwrap();
+        let img = toongan::train::load_resized(src, 96).unwrap();
         if i < 4 {
             let sub = if i == 0 { "nested" } else { "" };
             img.save(photos_dir.join(sub).join(format!("p{i}.png")))
@@ -290,7 +289,7 @@ fn tiny_config(photos: &Path, cartoons: &Path, epochs: usize) -> TrainConfig {
 }
 
 fn generator_tensors(run: &Path) -> HashMap<String, Vec<f32>> {
-    let file = toongan::weights::checkpoint::resolve_generator_path(run).unwrap();
+    let file = toongan::weights::resolve_generator_path(run).unwrap();
     let bytes = std::fs::read(file).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     st.tensors()
@@ -328,9 +327,7 @@ fn tiny_run_trains_resumes_and_cartoonizes() {
         .status()
         .unwrap();
     assert!(status.success());
-    let log = toongan::train::metrics::MetricsLog::new(&full)
-        .read()
-        .unwrap();
+    let log = toongan::train::MetricsLog::new(&full).read().unwrap();
     assert_eq!(log.len(), 6, "one record per step (log_every 1)");
     assert!(log.iter().all(|r| r.losses.values().all(|v| v.is_finite())));
     assert_eq!(log[0].phase, "init");

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use common::photo;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use toongan::train::checkpoint::{TrainState, read_state, verify_checkpoint};
-use toongan::weights::checkpoint::resolve_generator_path;
+use toongan::train::{TrainState, read_state, verify_checkpoint};
+use toongan::weights::resolve_generator_path;
 
 /// 4 photos and 4 "cartoons" (other photos) at 64 px: steps take milliseconds.
 fn make_data(root: &Path) -> (PathBuf, PathBuf) {
@@ -32,7 +32,7 @@ fn make_data(root: &Path) -> (PathBuf, PathBuf) {
     for (i, name) in names.iter().enumerate() {
         let dir = if i < 4 { &photos } else { &cartoons };
         std::fs::create_dir_all(dir).unwrap();
-        let img = toongan::train::data::load_resized(&photo(name), 64).unwrap();
+        let img = toongan::train::load_resized(&photo(name), 64).unwrap();
         img.save(dir.join(format!("i{i}.png"))).unwrap();
     }
     (photos, cartoons)
@@ -74,7 +74,7 @@ fn latest_state(run: &Path) -> TrainState {
 
 /// The last step in the metrics log (written every step, before that step's checkpoint).
 fn last_logged_step(run: &Path) -> usize {
-    toongan::train::metrics::MetricsLog::new(run)
+    toongan::train::MetricsLog::new(run)
         .read()
         .map(|log| log.iter().map(|r| r.step).max().unwrap_or(0))
         .unwrap_or(0)
@@ -327,9 +327,7 @@ fn sigkill_at_twenty_random_moments_never_loses_more_than_a_checkpoint_interval(
     let finish = output(train_cmd(&photos, &cartoons, &run, true, &extra));
     assert!(finish.status.success(), "{}", err(&finish));
     assert_eq!(latest_state(&run).global_step, EPOCHS * 2);
-    let log = toongan::train::metrics::MetricsLog::new(&run)
-        .read()
-        .unwrap();
+    let log = toongan::train::MetricsLog::new(&run).read().unwrap();
     let steps: Vec<usize> = log.iter().map(|r| r.step).collect();
     assert_eq!(
         steps,

@@ -34,12 +34,10 @@ use std::sync::Arc;
 
 use toongan::backend::CpuAutodiff;
 use toongan::model::{DiscriminatorConfig, PatchGanConfig, ResnetGeneratorConfig};
-use toongan::train::cartoongan::{CartoonGan, CartoonGanConfig};
-use toongan::train::checkpoint::{TrainState, save_checkpoint};
-use toongan::train::cyclegan::CycleGan;
-use toongan::train::data::identity_smoothing;
-use toongan::train::metrics::MetricsLog;
-use toongan::train::{BatchSource, GanModel, ReplayBatches, RunOutcome, TrainConfig, Trainer};
+use toongan::train::{
+    BatchSource, CartoonGan, CartoonGanConfig, CycleGan, GanModel, MetricsLog, ReplayBatches,
+    RunOutcome, TrainConfig, TrainState, Trainer, identity_smoothing, save_checkpoint,
+};
 
 /// Losses and final weights are held to this (relative) tolerance, as the issue asks.
 const TOL: f64 = 1e-3;

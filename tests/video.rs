@@ -19,8 +19,7 @@ use toongan::backend::Cpu;
 use toongan::cartoonize::video::{Flicker, VideoOptions, cartoonize_gif, cartoonize_video, probe};
 use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
-use toongan::imageio::decode_image;
-use toongan::imageio::encode::to_u8;
+use toongan::imageio::{decode_image, to_u8};
 use toongan::model::GeneratorConfig;
 use toongan::weights::load_published_generator;
 

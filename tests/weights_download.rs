@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{stderr, weights_dir};
-use toongan::weights::download::{RetryPolicy, sha256_file};
-use toongan::weights::pretrained::{NetStatus, PretrainedNet, PretrainedRegistry};
-use toongan::weights::{Style, StyleRegistry, StyleStatus, styles::style_status};
+use toongan::weights::{
+    NetStatus, PretrainedNet, PretrainedRegistry, RetryPolicy, Style, StyleRegistry, StyleStatus,
+    sha256_file, style_status,
+};
 
 /// What the server does; changed by the test between runs.
 #[derive(Default)]

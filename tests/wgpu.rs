@@ -72,21 +72,20 @@ mod on_wgpu {
     use burn::store::ModuleSnapshot;
     use burn::tensor::backend::{AutodiffBackend, Backend};
     use burn::tensor::{Tensor, TensorData};
-    use toongan::backend::wgpu_device::WgpuDevice;
+    use toongan::backend::WgpuDevice;
     use toongan::backend::{
         Cpu, CpuAutodiff, DeviceChoice, Wgpu, WgpuAdapter, WgpuAutodiff, wgpu_device,
     };
     use toongan::cartoonize::{BurnTranslator, TileOptions, cartoonize_image};
     use toongan::engine::CpuGenerator;
     use toongan::eval::{ExtractOptions, extract_features};
-    use toongan::imageio::encode::to_u8;
+    use toongan::imageio::to_u8;
     use toongan::model::{
         FidInceptionConfig, GeneratorConfig, PatchGanConfig, ResnetGeneratorConfig,
     };
-    use toongan::train::cartoongan::CartoonGan;
-    use toongan::train::cyclegan::{CycleGan, CycleGanConfig};
-    use toongan::train::gan_model::{Losses, Phase};
-    use toongan::train::{ScheduleConfig, TrainConfig};
+    use toongan::train::{
+        CartoonGan, CycleGan, CycleGanConfig, Losses, Phase, ScheduleConfig, TrainConfig,
+    };
     use toongan::weights::{Style, load_fid_inception, load_published_generator};
 
     use super::common::modules::load_prefixed;
@@ -103,7 +102,7 @@ mod on_wgpu {
                     _ => return Err(format!("TOONGAN_TEST_WGPU={name} is not a wgpu device")),
                 },
                 Err(_) => {
-                    let adapters = toongan::backend::wgpu_device::adapters();
+                    let adapters = toongan::backend::adapters();
                     if adapters.iter().any(|a| !a.is_software()) {
                         WgpuAdapter::Hardware(0)
                     } else {
@@ -111,7 +110,7 @@ mod on_wgpu {
                     }
                 }
             };
-            let (device, info) = toongan::backend::wgpu_device::wgpu_device(choice)
+            let (device, info) = toongan::backend::wgpu_device_with_info(choice)
                 .map_err(|e| format!("{choice}: {e}"))?;
             // The same check the commands run (`--device wgpu…`), through the public entry.
             wgpu_device(choice).map_err(|e| e.to_string())?;

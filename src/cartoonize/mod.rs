@@ -12,6 +12,7 @@ pub mod whole_image;
 pub use batch::{BatchOptions, BatchSummary, InputFile, plan_outputs, run_batch};
 pub use burn_translator::{BurnTranslator, ResnetTranslator};
 pub use inputs::collect_batch_inputs;
+pub use isolate::isolated;
 pub use temporal::TemporalStats;
 pub use whole_image::{TileOptions, cartoonize_frame, cartoonize_image};
 

@@ -70,7 +70,7 @@ pub struct CartoonizeArgs {
     skip_existing: bool,
     /// Largest image accepted, in pixels (width x height), checked from the file's header
     /// before any memory is allocated; larger images fail by name and the batch goes on.
-    #[arg(long, default_value_t = toongan::imageio::limits::DEFAULT_MAX_PIXELS)]
+    #[arg(long, default_value_t = toongan::imageio::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
     /// Where the generator runs: cpu, cuda[:N], wgpu[:N] (any GPU), wgpu:cpu (software, for
     /// tests) or auto (`toongan devices` lists them; CUDA and wgpu need a build with
@@ -147,7 +147,7 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
     // (generator, output tag) for each output set.
     let sources: Vec<(GeneratorSource, String)> = match &args.model {
         Some(path) => vec![(
-            GeneratorSource::Trained(toongan::weights::checkpoint::resolve_generator_path(path)?),
+            GeneratorSource::Trained(toongan::weights::resolve_generator_path(path)?),
             "cartoon".to_string(),
         )],
         None => chosen_styles(&args.style)

@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::backend::{BackendTask, DeviceChoice};
 use toongan::eval::{ExtractOptions, Extracted, FidOptions, load_model, side_features};
-use toongan::weights::fid_inception::FID_WEIGHTS_ENV;
+use toongan::weights::FID_WEIGHTS_ENV;
 
 /// The feature network and how it runs, shared by `fid` and `kid`.
 #[derive(Debug, Args)]

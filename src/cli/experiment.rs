@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use toongan::backend::{AutodiffBackendTask, DeviceChoice};
-use toongan::experiment::slurm::{SlurmOptions, submit, write_jobs};
 use toongan::experiment::{
     ExperimentError, ExperimentSummary, Mode, RunStatus, RunnerOptions, Scale, Shard, list_runs,
     run_experiment,
 };
+use toongan::experiment::{SlurmOptions, submit_slurm_jobs, write_slurm_jobs};
 
 /// Arguments of `toongan experiment`.
 #[derive(Debug, Args)]
@@ -160,15 +160,15 @@ fn slurm(args: &ExperimentArgs, out: &Path) -> anyhow::Result<ExitCode> {
         time: args.time.clone(),
     };
     let name = folder_name(&plan.name);
-    let dir = toongan::experiment::layout::Layout::new(&absolute(out)).slurm();
-    let jobs = write_jobs(&dir, &name, &command, tasks, &options)?;
+    let dir = toongan::experiment::Layout::new(&absolute(out)).slurm();
+    let jobs = write_slurm_jobs(&dir, &name, &command, tasks, &options)?;
     eprintln!(
         "wrote {} ({tasks} array tasks, one per run) and {}",
         jobs.array_script.display(),
         jobs.report_script.display()
     );
     if args.submit {
-        let ids = submit(&jobs)?;
+        let ids = submit_slurm_jobs(&jobs)?;
         println!("array job {}", ids.array);
         println!("report job {}", ids.report);
     } else {

@@ -86,7 +86,7 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if cli.offline {
-        toongan::weights::pretrained::set_offline(true);
+        toongan::weights::set_offline(true);
     }
     let styles = cli.style_registry();
     match cli.command {

@@ -12,11 +12,11 @@ use clap::Args;
 use image::{ImageFormat, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use toongan::cartoonize::isolate::isolated;
+use toongan::cartoonize::isolated;
 use toongan::imageio::{
-    atomic_write, check_outputs, collect_images, decode_image, encode::to_u8, resize_center_crop,
+    atomic_write, check_outputs, collect_images, decode_image, resize_center_crop, to_u8,
 };
-use toongan::train::edge_smoothing::{EdgeSmoother, EdgeSmootherConfig};
+use toongan::train::{EdgeSmoother, EdgeSmootherConfig};
 
 /// Arguments of `toongan smooth`.
 #[derive(Debug, Args)]

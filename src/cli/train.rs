@@ -7,14 +7,13 @@ use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use toongan::backend::{AutodiffBackendTask, AutodiffDevicesTask, CpuAutodiff, DeviceList};
-use toongan::train::data::{identity_smoothing, run_smoothing};
-use toongan::train::{RunOutcome, TrainConfig, Trainer};
+use toongan::train::{RunOutcome, TrainConfig, Trainer, identity_smoothing, run_smoothing};
 
 /// Arguments of `toongan train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Model to train: cartoongan (Chen et al. 2018) or cyclegan (Zhu et al. 2017).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::registry::MODELS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::MODELS))]
     model: Option<String>,
     /// Folder of photos (recursive; PNG, JPEG, WebP, BMP, TIFF, GIF).
     #[arg(long)]
@@ -37,7 +36,7 @@ pub struct TrainArgs {
     /// narrow nets; for tests and a first try on a laptop), "improved" (the improved
     /// CartoonGAN: all four switches), or one switch alone: "instance_norm", "leaky_relu",
     /// "resnet_content", "lsgan". `--preset tiny --preset improved` composes both.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::presets::PRESETS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(toongan::train::PRESETS))]
     preset: Vec<String>,
     /// Total epochs (train.epochs).
     #[arg(long)]
@@ -123,7 +122,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (config, run_dir) = resolve(&args)?;
     if args.resume.is_none() {
         // A new run never lands on an old one: that is what --resume is for.
-        toongan::train::resume::refuse_existing_run(&run_dir)?;
+        toongan::train::refuse_existing_run(&run_dir)?;
     }
     let task = TrainTask {
         config,

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use toongan::weights::pretrained::NetStatus;
-use toongan::weights::{PretrainedRegistry, Style, StyleRegistry, StyleStatus};
+use toongan::weights::{NetStatus, PretrainedRegistry, Style, StyleRegistry, StyleStatus};
 
 /// Arguments of `toongan weights`.
 #[derive(Debug, Args)]
@@ -92,7 +91,7 @@ fn list(styles: &StyleRegistry, nets: &PretrainedRegistry) {
     for style in Style::ALL {
         let mut line = format!("  {:<14} absent", style.name());
         for dir in styles.candidates(style) {
-            let state = match toongan::weights::styles::style_status(style, &dir) {
+            let state = match toongan::weights::style_status(style, &dir) {
                 StyleStatus::Absent => continue,
                 StyleStatus::Partial { present, total } => {
                     format!("partial ({present}/{total} files; fetch resumes)")

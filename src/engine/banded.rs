@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use super::cpu_generator::{ConvLayer, CpuGenerator, Stage};
 use super::instance_norm::{activate, mean_var};
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
-use crate::kernels::conv_transpose::ConvTranspose;
+use crate::kernels::ConvTranspose;
 use crate::model::{Activation, ChannelOrder};
 
 /// Floats kept near this count in the largest band buffer (64 MiB).

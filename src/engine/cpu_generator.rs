@@ -12,11 +12,7 @@ use super::instance_norm::{InstanceNormParams, channel_stats, norm_act_add_with}
 use super::workspace::{Workspace, sized};
 use crate::cartoonize::burn_translator::{from_network_output, to_network_input};
 use crate::cartoonize::{TemporalStats, Translator};
-use crate::kernels::Pad;
-use crate::kernels::conv_transpose::ConvTranspose;
-use crate::kernels::im2col_conv::Im2colConv;
-use crate::kernels::tap_conv::TapConv;
-use crate::kernels::winograd::WinogradConv;
+use crate::kernels::{ConvTranspose, Im2colConv, Pad, TapConv, WinogradConv};
 use crate::model::generator::PaddedConv;
 use crate::model::{Activation, ChannelOrder, Generator, GeneratorConfig, Norm};
 

@@ -1,7 +1,8 @@
 //! Evaluation: FID and KID as pytorch-fid and torch-fidelity compute them, from folders of
-//! images or saved statistics. [`features`] runs the FID Inception, [`statistics`] gives
-//! mean/covariance, [`frechet`] the FID, [`kid`] the KID, [`stats_file`] pytorch-fid's `.npz`.
-//! Paired distances between an image and its reference: [`delta_e`] (CIEDE2000) and [`ssim`].
+//! images or saved statistics. [`extract_features`] runs the FID Inception, [`Statistics`]
+//! holds mean/covariance, [`frechet_distance`] gives the FID, [`kid()`] the KID,
+//! [`read_stats`]/[`write_stats`] pytorch-fid's `.npz`. Paired distances between an image and
+//! its reference: [`ciede2000`] (CIEDE2000) and [`ssim()`].
 
 pub mod delta_e;
 pub mod features;
@@ -15,7 +16,7 @@ pub mod stats_file;
 pub use delta_e::{ciede2000, mean_ciede2000, srgb_to_lab};
 pub use features::{ExtractOptions, Extracted, extract_features, list_images};
 pub use frechet::frechet_distance;
-pub use kid::{Kid, KidOptions, kid};
+pub use kid::{Kid, KidOptions, kid, kid_on_subsets};
 pub use score::{FidOptions, Scores, Side, load_model, score_folders, side_features};
 pub use ssim::ssim;
 pub use statistics::{Features, Statistics};

@@ -9,7 +9,7 @@ use super::{
     EvalError, ExtractOptions, Extracted, Kid, KidOptions, Statistics, extract_features,
     frechet_distance, kid, list_images,
 };
-use crate::model::inception::block_for_dims;
+use crate::model::block_for_dims;
 use crate::model::{FidInception, FidInceptionConfig};
 use crate::weights::{load_fid_inception, locate_fid_weights};
 

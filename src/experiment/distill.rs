@@ -61,10 +61,7 @@ impl Teacher {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let rgb: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
         let out = cartoonize_image(&self.generator, &rgb, w, h, TileOptions::default());
-        let bytes = out
-            .iter()
-            .map(|&v| crate::imageio::encode::to_u8(v))
-            .collect();
+        let bytes = out.iter().map(|&v| crate::imageio::to_u8(v)).collect();
         RgbImage::from_raw(img.width(), img.height(), bytes).unwrap_or_else(|| img.clone())
     }
 }

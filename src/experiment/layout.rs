@@ -40,7 +40,7 @@ impl Layout {
     }
 
     /// The lock a process holds while it trains, cartoonizes and scores a run
-    /// ([`super::run_lock`]): beside the run folder, so deleting a run keeps its lock.
+    /// ([`RunLock`](super::RunLock)): beside the run folder, so deleting a run keeps its lock.
     pub fn run_lock(&self, variant: &str, seed: u64) -> PathBuf {
         self.root
             .join("runs")

@@ -53,7 +53,7 @@ pub struct DataFolders {
 }
 
 /// A distillation benchmark's data: one folder of photos and a published style as the
-/// teacher. The experiment splits the photos itself ([`super::distill`]): held-out test
+/// teacher. The experiment splits the photos itself (`distill`): held-out test
 /// photos, whose teacher outputs are the paired references and the FID/KID set, and the rest
 /// in two halves, the teacher's outputs on one being the cartoon domain and the other the
 /// photo domain.
@@ -318,7 +318,7 @@ impl ExperimentPlan {
                 return Err(format!("variant '{}' appears twice", v.name));
             }
         }
-        if !crate::model::inception::FID_DIMS.contains(&self.eval.dims) {
+        if !crate::model::FID_DIMS.contains(&self.eval.dims) {
             return Err(format!(
                 "eval.dims = {} is not supported: use 64, 192, 768 or 2048",
                 self.eval.dims

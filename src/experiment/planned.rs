@@ -112,7 +112,7 @@ pub(super) fn check_same_config(
     run_dir: &Path,
     plan_path: &Path,
 ) -> Result<(), ExperimentError> {
-    let config_path = run_dir.join(crate::train::trainer::CONFIG_FILE);
+    let config_path = run_dir.join(crate::train::CONFIG_FILE);
     let mut saved = TrainConfig::from_toml_file(&config_path)
         .map_err(|e| ExperimentError::io(&config_path, e))?;
     let mut wanted = run.config.clone();

@@ -11,8 +11,7 @@ use super::records::{RunRecord, RunStatus};
 use super::scoring::{Bounds, higher_is_better};
 use super::{ExperimentError, ExperimentPlan, Scale};
 use crate::report::{ResultTable, SampleGrid};
-use crate::train::metrics::{MetricsLog, MetricsRecord};
-use crate::train::plot::plot_losses;
+use crate::train::{MetricsLog, MetricsRecord, plot_losses};
 
 /// Test photos shown in the grid at most.
 pub const GRID_ROWS: usize = 8;

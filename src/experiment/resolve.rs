@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::plan::DataSource;
 use super::{ExperimentError, ExperimentPlan, Scale, Variant};
+use crate::train::MODELS;
 use crate::train::TrainConfig;
-use crate::train::registry::MODELS;
 
 /// Resolves the config of `variant` trained with `seed` at `scale`. `plan_path` names the
 /// plan in errors.
@@ -118,8 +118,7 @@ fn unknown_keys(have: &toml::Value, over: &toml::Value, prefix: String, out: &mu
 mod tests {
     use super::*;
     use crate::model::{Activation, NormKind};
-    use crate::train::content_loss::FeatureNetKind;
-    use crate::train::gan_loss::GanLossKind;
+    use crate::train::{FeatureNetKind, GanLossKind};
 
     fn plan(variant: &str) -> ExperimentPlan {
         toml::from_str(&format!(

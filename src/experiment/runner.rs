@@ -26,9 +26,8 @@ use super::scoring::{Bounds, RunScores, Scorer};
 use super::test_set::prepare_test_images;
 use super::{ExperimentError, ExperimentPlan, Mode, RunnerOptions, Scale};
 use crate::eval::KidOptions;
-use crate::train::checkpoint::latest_checkpoint;
-use crate::train::data::run_smoothing;
 use crate::train::{RunOutcome, Trainer};
+use crate::train::{latest_checkpoint, run_smoothing};
 
 /// A plan, resolved: what every step reads.
 struct Experiment {

@@ -13,10 +13,10 @@ pub enum Scale {
     #[default]
     Full,
     /// The `tiny` preset (64² crops, narrow networks, random feature-network weights),
-    /// [`TINY_EPOCHS`] epochs of [`TINY_STEPS_PER_EPOCH`] steps on [`TINY_TRAIN_IMAGES`]
+    /// `TINY_EPOCHS` epochs of `TINY_STEPS_PER_EPOCH` steps on `TINY_TRAIN_IMAGES`
     /// training images per domain, the first
-    /// [`TINY_SEEDS`] seeds, [`TINY_TEST_PHOTOS`] test photos and [`TINY_TEST_CARTOONS`]
-    /// test cartoons, [`TINY_FID_DIMS`]-dimensional Inception features.
+    /// `TINY_SEEDS` seeds, `TINY_TEST_PHOTOS` test photos and `TINY_TEST_CARTOONS`
+    /// test cartoons, `TINY_FID_DIMS`-dimensional Inception features.
     Tiny,
 }
 

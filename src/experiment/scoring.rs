@@ -16,7 +16,7 @@ use crate::eval::{
     side_features,
 };
 use crate::model::{FidInception, FidInceptionConfig};
-use crate::train::gan_model::seeded_init;
+use crate::train::seeded_init;
 use crate::weights::{load_fid_inception, locate_fid_weights};
 
 /// Scores of one run, cached in its outputs folder.

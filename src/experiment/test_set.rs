@@ -9,7 +9,7 @@ use image::RgbImage;
 
 use super::ExperimentError;
 use crate::imageio::collect_images;
-use crate::imageio::{decode_image, encode::to_u8, resize_center_crop};
+use crate::imageio::{decode_image, resize_center_crop, to_u8};
 
 /// File listing the sources and size a prepared folder was made from.
 const MANIFEST: &str = "manifest.txt";

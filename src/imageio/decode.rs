@@ -31,7 +31,7 @@ pub fn decode_image(path: &Path) -> Result<DecodedImage, ImageIoError> {
 
 /// Decodes `path`, applying its EXIF orientation; the header's dimensions are checked against
 /// `limits` before any pixel memory is allocated. JPEGs are decoded as PIL decodes them
-/// ([`super::jpeg`]), and a truncated one is an error.
+/// (`jpeg`), and a truncated one is an error.
 pub fn decode_image_with(
     path: &Path,
     decode_limits: &DecodeLimits,

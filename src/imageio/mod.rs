@@ -10,10 +10,10 @@ pub mod output_plan;
 pub mod resize;
 pub mod tiling;
 
-pub use collect::{FoundFile, collect_files, collect_images, is_image};
+pub use collect::{FoundFile, IMAGE_EXTENSIONS, collect_files, collect_images, is_image};
 pub use decode::{DecodedImage, decode_image, decode_image_with};
-pub use encode::{atomic_write, encode_image, sync_dir};
-pub use limits::DecodeLimits;
+pub use encode::{atomic_write, encode_image, sync_dir, to_u8};
+pub use limits::{DEFAULT_MAX_PIXELS, DecodeLimits, MAX_SIDE};
 pub use output_plan::check_outputs;
 pub use resize::{fit_within, resize_center_crop};
 pub use tiling::TilePlan;

@@ -2,15 +2,15 @@
 //! of the crate. The inference engine ([`crate::engine`]) and the training backend
 //! ([`crate::backend::FastCpu`]) are both built on them; neither imports the other.
 //!
-//! - [`gemm`]: the one entry to the `gemm` crate, with strided matrix views;
+//! - `gemm`: the one entry to the `gemm` crate, with strided matrix views;
 //! - [`winograd`]: 3x3 stride-1 convolutions by Winograd F(4x4,3x3), forward, data and
 //!   weight gradients (the engine's and FastCpu's wide 3x3 layers);
 //! - [`conv`]: im2col + GEMM convolutions with zero padding and both gradients (FastCpu's
 //!   other convolutions and its transposed convolutions);
-//! - [`im2col_conv`], [`tap_conv`], [`conv_transpose`]: the engine's reflect- or
+//! - [`Im2colConv`], [`TapConv`], [`ConvTranspose`]: the engine's reflect- or
 //!   zero-padded strided, narrow and transposed convolutions;
-//! - [`strided`]: element-wise loops over strided and broadcast views;
-//! - [`padding`] (padding geometry) and [`chunk`] (the chunk-size policy all of them share).
+//! - `strided`: element-wise loops over strided and broadcast views;
+//! - [`Pad`] (padding geometry) and [`CHUNK_BYTES`] (the chunk-size policy all of them share).
 
 pub mod chunk;
 pub mod conv;
@@ -23,4 +23,9 @@ pub mod tap_conv;
 pub mod winograd;
 
 pub use chunk::CHUNK_BYTES;
+pub use conv::ConvGeom;
+pub use conv_transpose::ConvTranspose;
+pub use im2col_conv::Im2colConv;
 pub use padding::Pad;
+pub use tap_conv::TapConv;
+pub use winograd::WinogradConv;

@@ -14,13 +14,14 @@ pub mod resnet_blocks;
 pub mod resnet_generator;
 pub mod vgg;
 
-pub use activation::Activation;
+pub use activation::{Activation, DEFAULT_LEAKY_SLOPE};
 pub use channel_order::ChannelOrder;
 pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig};
-pub use inception::{FidInception, FidInceptionConfig};
+pub use inception::{FID_DIMS, FidInception, FidInceptionConfig, block_for_dims};
 pub use norm::{Norm, NormKind};
-pub use padding::PaddingScheme;
+pub use padding::{PaddingScheme, pad_tensor};
 pub use patchgan::{PatchGan, PatchGanConfig};
 pub use resnet::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
+pub use vgg::{Vgg19Config, Vgg19Features, VggError};

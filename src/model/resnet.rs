@@ -6,7 +6,7 @@
 //! The input is an NCHW batch already normalized as the weights expect (torchvision's:
 //! ImageNet mean/std on [0, 1] RGB); the content-loss code does that normalization.
 //! Weights load from the official `.pth` files with
-//! [`load_torchvision_resnet`](crate::weights::torchvision_resnet::load_torchvision_resnet).
+//! [`load_torchvision_resnet`](crate::weights::load_torchvision_resnet).
 
 use std::fmt;
 use std::str::FromStr;

@@ -6,6 +6,6 @@ pub mod font;
 pub mod grid;
 pub mod table;
 
-pub use compare_sheet::compare_sheet;
+pub use compare_sheet::{LABEL_BAR, compare_sheet};
 pub use grid::SampleGrid;
 pub use table::{MetricSummary, ResultTable};

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::experiment::layout::Layout;
-use crate::train::metrics::{MetricsLog, MetricsRecord};
+use crate::experiment::Layout;
+use crate::train::{MetricsLog, MetricsRecord};
 
 /// How deep below `--runs` the walk looks (an experiment's runs are 3 levels below it).
 pub const MAX_DEPTH: usize = 6;

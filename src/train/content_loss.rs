@@ -11,11 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::vgg::{VGG19_BN_FILE, VGG19_FILE, Vgg19Config, Vgg19Features, VggError};
 use crate::model::{Resnet, ResnetConfig, ResnetDepth, ResnetLayer};
-use crate::weights::WeightsError;
-use crate::weights::pretrained::PretrainedRegistry;
 use crate::weights::torchvision_resnet::{
     ResnetWeightsError, load_torchvision_resnet, official_file_name,
 };
+use crate::weights::{PretrainedRegistry, WeightsError};
 
 /// How images in [-1, 1] are mapped before the feature network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ pub use super::batch_source::HostBatch;
 use super::batch_source::{BatchSource, unit_range};
 use super::rng::{hash, mix, permutation};
 use super::sections::DataConfig;
-use crate::imageio::encode::to_u8;
+use crate::imageio::to_u8;
 use crate::imageio::{collect_images, decode_image};
 
 /// One item's photo, cartoon and smoothed-cartoon planes.

@@ -49,7 +49,7 @@ pub trait GanModel<B: AutodiffBackend> {
     fn save_generator(&self, path: &Path) -> Result<(), TrainError>;
 
     /// Makes this model one data-parallel replica: from now on it averages its gradients
-    /// with the other replicas' before each optimizer step ([`super::grad_sync`]).
+    /// with the other replicas' before each optimizer step ([`GradSync`](super::GradSync)).
     fn set_grad_sync(&mut self, sync: super::grad_sync::GradSync) -> Result<(), TrainError> {
         let _ = sync;
         Err(TrainError::Model(format!(

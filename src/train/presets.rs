@@ -7,7 +7,7 @@ use super::content_loss::FeatureNetKind;
 use super::gan_loss::GanLossKind;
 use super::registry::ModelKind;
 use super::{TrainConfig, TrainError};
-use crate::model::activation::DEFAULT_LEAKY_SLOPE;
+use crate::model::DEFAULT_LEAKY_SLOPE;
 use crate::model::{Activation, NormKind};
 
 /// Named presets. `tiny` only shrinks sizes and widths and the others only flip the improved

@@ -24,9 +24,9 @@ use super::{TrainConfig, TrainError};
 /// A model training knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
-    /// CartoonGAN (Chen et al., CVPR 2018): [`super::cartoongan`].
+    /// CartoonGAN (Chen et al., CVPR 2018): [`CartoonGan`](super::CartoonGan).
     CartoonGan,
-    /// CycleGAN (Zhu et al., ICCV 2017): [`super::cyclegan`].
+    /// CycleGAN (Zhu et al., ICCV 2017): [`CycleGan`](super::CycleGan).
     CycleGan,
 }
 

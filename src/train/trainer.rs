@@ -53,7 +53,7 @@ pub struct Trainer<B: AutodiffBackend> {
     /// Edge smoothing of resized cartoons.
     pub smooth: Arc<SmoothFn>,
     /// With two or more: train data-parallel, one replica per device
-    /// ([`super::data_parallel`]); `device` is then unused. Empty: one device.
+    /// (`data_parallel`); `device` is then unused. Empty: one device.
     pub devices: Vec<B::Device>,
     /// Where batches come from instead of the config's image folders.
     batches: Option<Arc<dyn BatchSource>>,

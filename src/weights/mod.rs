@@ -14,15 +14,21 @@ pub mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
 pub use checkpoint::{
-    GeneratorArch, TrainedGenerator, load_generator, load_trained_generator, save_generator,
+    ARCH_KEY, CONFIG_KEY, GeneratorArch, TrainedGenerator, load_generator, load_trained_generator,
+    read_generator_arch, read_generator_config, resolve_generator_path, save_generator,
     save_resnet_generator,
 };
+pub use download::{RetryPolicy, sha256_file};
 pub use fid_inception::{
-    FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
+    FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
 };
-pub use pretrained::{PretrainedNet, PretrainedRegistry};
-pub use styles::{Style, StyleRegistry, StyleStatus};
-pub use torchvision_resnet::load_torchvision_resnet;
+pub use junyanz::{load_patchgan, load_resnet_generator};
+pub use npy::{NpyArray, read_npy};
+pub use pretrained::{NetStatus, PretrainedNet, PretrainedRegistry, offline, set_offline};
+pub use styles::{Style, StyleRegistry, StyleStatus, style_status};
+pub use torchvision_resnet::{
+    ResnetWeightsError, load_torchvision_resnet, official_path as torchvision_resnet_path,
+};
 
 use std::path::PathBuf;
 

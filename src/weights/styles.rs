@@ -74,7 +74,7 @@ pub struct StyleRegistry {
     /// Whether a missing style may be downloaded into the cache.
     pub allow_download: bool,
     /// Base address under which `<style>/<key>.npy` are found (`--weights-url`,
-    /// `$TOONGAN_WEIGHTS_URL`; default [`SOURCE_URL`]).
+    /// `$TOONGAN_WEIGHTS_URL`; default `SOURCE_URL`).
     pub base_url: String,
     /// Retries and backoff of the downloads.
     pub retry: RetryPolicy,

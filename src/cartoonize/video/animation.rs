@@ -44,9 +44,8 @@ pub fn is_animated_gif(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
     // The header's size first: counting frames decodes them, and a damaged header may claim
     // any size (such a file then fails by name on the image path, under --max-pixels).
-    let plausible = image::image_dimensions(path).is_ok_and(|(w, h)| {
-        u64::from(w) * u64::from(h) <= crate::imageio::limits::DEFAULT_MAX_PIXELS
-    });
+    let plausible = image::image_dimensions(path)
+        .is_ok_and(|(w, h)| u64::from(w) * u64::from(h) <= crate::imageio::DEFAULT_MAX_PIXELS);
     gif && plausible && open(path).is_ok_and(|d| d.into_frames().take(2).count() > 1)
 }
 

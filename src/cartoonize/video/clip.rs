@@ -12,7 +12,7 @@ use super::ffmpeg::{VideoInfo, partial_path, probe, spawn_decoder, spawn_encoder
 use super::flicker::{Flicker, frame_difference};
 use super::stabilize::{BlendOptions, blend, global_shift};
 use crate::cartoonize::{TemporalStats, TileOptions, Translator, cartoonize_frame};
-use crate::imageio::encode::to_u8;
+use crate::imageio::to_u8;
 
 /// Weight of the running average of the norm statistics in stabilized video. Off: measured
 /// on a slow pan, smoothing the statistics (0.9) lowered flicker by only 4.5% and moved

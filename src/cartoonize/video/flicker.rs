@@ -45,7 +45,7 @@ pub fn moved_difference(prev: &[u8], cur: &[u8], w: usize, h: usize, shift: (i32
 
 impl Flicker {
     /// Adds the next frame (8-bit RGB input and output of `w` x `h`); `shift` is the input's
-    /// global motion from the previous frame (see [`super::stabilize::global_shift`]; ignored
+    /// global motion from the previous frame (see `stabilize::global_shift`; ignored
     /// for the first frame).
     pub fn add(&mut self, input: &[u8], output: &[u8], w: usize, h: usize, shift: (i32, i32)) {
         if let Some((pi, po)) = &self.prev {

@@ -1,6 +1,6 @@
 //! Cartoonizing video clips (through the ffmpeg command-line tool) and animated GIFs, frame
 //! by frame, each frame blended with the previous output moved by the input's global motion
-//! ([`stabilize`]) unless asked for the exact image result of every frame.
+//! (`stabilize`) unless asked for the exact image result of every frame.
 
 pub mod animation;
 pub mod clip;
