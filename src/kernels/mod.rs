@@ -12,14 +12,16 @@
 //! - `strided`: element-wise loops over strided and broadcast views;
 //! - [`Pad`] (padding geometry) and [`CHUNK_BYTES`] (the chunk-size policy all of them share).
 
-pub mod chunk;
+mod chunk;
+// `conv` and `winograd` stay public as namespaces: their free functions are named by the
+// algorithm (`conv::forward`, `conv::data_grad`, `winograd::weight_grad`).
 pub mod conv;
-pub mod conv_transpose;
+mod conv_transpose;
 pub(crate) mod gemm;
-pub mod im2col_conv;
-pub mod padding;
-pub mod strided;
-pub mod tap_conv;
+mod im2col_conv;
+mod padding;
+pub(crate) mod strided;
+mod tap_conv;
 pub mod winograd;
 
 pub use chunk::CHUNK_BYTES;
