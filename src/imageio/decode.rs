@@ -9,7 +9,6 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use super::ImageIoError;
 
 use super::limits::DecodeLimits;
-pub use super::limits::MAX_SIDE;
 
 /// A decoded image, upright, as the networks take it.
 #[derive(Debug, Clone)]

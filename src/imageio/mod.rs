@@ -1,14 +1,14 @@
 //! Image input and output: decoding any common format with EXIF orientation, conversion to
 //! the float RGB the networks take, atomic encoding, and the tiling of large images.
 
-pub mod collect;
-pub mod decode;
-pub mod encode;
-pub mod jpeg;
-pub mod limits;
-pub mod output_plan;
-pub mod resize;
-pub mod tiling;
+pub(crate) mod collect;
+mod decode;
+mod encode;
+pub(crate) mod jpeg;
+mod limits;
+mod output_plan;
+mod resize;
+pub(crate) mod tiling;
 
 pub use collect::{FoundFile, IMAGE_EXTENSIONS, collect_files, collect_images, is_image};
 pub use decode::{DecodedImage, decode_image, decode_image_with};
