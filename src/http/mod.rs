@@ -2,8 +2,8 @@
 //! accept loop with a connection limit, header-read and request timeouts and a shutdown
 //! deadline, and a per-client-address rate limiter. It knows nothing of any one app.
 
-pub mod rate_limit;
-pub mod serve;
+mod rate_limit;
+mod serve;
 
 pub use rate_limit::RateLimiter;
 pub use serve::{ServeLimits, serve};
