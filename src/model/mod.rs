@@ -1,18 +1,18 @@
 //! Network definitions, each written once and generic over the burn backend.
 
-pub mod activation;
-pub mod channel_order;
-pub mod discriminator;
-pub mod generator;
-pub mod inception;
-pub mod inception_blocks;
-pub mod norm;
-pub mod padding;
-pub mod patchgan;
-pub mod resnet;
-pub mod resnet_blocks;
-pub mod resnet_generator;
-pub mod vgg;
+mod activation;
+mod channel_order;
+mod discriminator;
+pub(crate) mod generator;
+pub(crate) mod inception;
+mod inception_blocks;
+mod norm;
+mod padding;
+mod patchgan;
+mod resnet;
+mod resnet_blocks;
+mod resnet_generator;
+pub(crate) mod vgg;
 
 pub use activation::{Activation, DEFAULT_LEAKY_SLOPE};
 pub use channel_order::ChannelOrder;
