@@ -2,15 +2,15 @@
 //! registry with its hashes and download locations, and toongan's own safetensors
 //! checkpoints.
 
-pub mod cartoongan_npy;
-pub mod checkpoint;
-pub mod download;
-pub mod fid_inception;
-pub mod junyanz;
-pub mod npy;
-pub mod pretrained;
-pub mod styles;
-pub mod torchvision_resnet;
+mod cartoongan_npy;
+pub(crate) mod checkpoint;
+mod download;
+mod fid_inception;
+mod junyanz;
+mod npy;
+mod pretrained;
+mod styles;
+pub(crate) mod torchvision_resnet;
 
 pub use cartoongan_npy::load_published_generator;
 pub use checkpoint::{
