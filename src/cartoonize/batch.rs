@@ -12,8 +12,6 @@ use crate::imageio::{
     DecodeLimits, DecodedImage, check_outputs, decode_image_with, encode_image, fit_within,
 };
 
-pub use crate::imageio::collect::IMAGE_EXTENSIONS;
-
 /// One input image and where its output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputFile {

@@ -1,13 +1,13 @@
 //! Turning photos into cartoons with a trained or published generator: the translator
 //! abstraction, padding and tiling of whole images, and batch processing of many files.
 
-pub mod batch;
-pub mod burn_translator;
-pub mod inputs;
-pub mod isolate;
-pub mod temporal;
+mod batch;
+pub(crate) mod burn_translator;
+mod inputs;
+mod isolate;
+mod temporal;
 pub mod video;
-pub mod whole_image;
+mod whole_image;
 
 pub use batch::{BatchOptions, BatchSummary, InputFile, plan_outputs, run_batch};
 pub use burn_translator::{BurnTranslator, ResnetTranslator};

@@ -2,12 +2,12 @@
 //! by frame, each frame blended with the previous output moved by the input's global motion
 //! (`stabilize`) unless asked for the exact image result of every frame.
 
-pub mod animation;
-pub mod clip;
-pub mod ffmpeg;
-pub mod flicker;
-pub mod plan;
-pub mod stabilize;
+mod animation;
+mod clip;
+mod ffmpeg;
+mod flicker;
+mod plan;
+mod stabilize;
 
 pub use animation::{cartoonize_gif, is_animated_gif};
 pub use clip::{VideoOptions, VideoSummary, cartoonize_video};
