@@ -58,7 +58,7 @@ impl Affine {
     }
 
     /// In place over `x` (channels × `plane`), in the same float operations as
-    /// [`super::instance_norm::norm_act_add`].
+    /// [`super::instance_norm::norm_act_add_with`].
     fn apply(&self, x: &mut [f32], plane: usize) {
         x.par_chunks_mut(plane).enumerate().for_each(|(ch, xc)| {
             let (m, s, t) = (self.mean[ch], self.scale[ch], self.shift[ch]);

@@ -68,20 +68,9 @@ pub fn channel_stats(x: &[f32], plane: usize) -> Vec<(f64, f64)> {
     x.par_chunks(plane).map(mean_var).collect()
 }
 
-/// In place over `x` (channels × `plane` elements): optional instance norm, then the
+/// In place over `x` (channels × `plane` elements): optional instance norm with the given
+/// per-channel statistics (mean, biased variance; see [`channel_stats`]), then the
 /// activation, then `+ skip`. Channels run in parallel.
-pub fn norm_act_add(
-    x: &mut [f32],
-    plane: usize,
-    norm: Option<&InstanceNormParams>,
-    act: Option<Activation>,
-    skip: Option<&[f32]>,
-) {
-    let stats = norm.map(|_| channel_stats(x, plane));
-    norm_act_add_with(x, plane, norm.zip(stats.as_deref()), act, skip);
-}
-
-/// [`norm_act_add`] with given per-channel statistics (mean, biased variance) for the norm.
 pub fn norm_act_add_with(
     x: &mut [f32],
     plane: usize,

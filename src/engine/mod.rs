@@ -9,10 +9,10 @@
 //! module owns the generator's layer plan, its workspace and the fused instance norm. Activations are planar CHW `f32`; every
 //! large temporary is chunked by rows so memory stays bounded whatever the image size.
 
-pub mod banded;
-pub mod cpu_generator;
-pub mod instance_norm;
-pub mod workspace;
+mod banded;
+mod cpu_generator;
+mod instance_norm;
+mod workspace;
 
 pub use cpu_generator::{CpuGenerator, EngineError};
 pub use workspace::Workspace;
