@@ -5,12 +5,12 @@ use std::str::FromStr;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-pub mod device_list;
-pub mod fast_cpu;
-pub mod heap;
-pub mod inventory;
-pub mod vulkan_env;
-pub mod wgpu_device;
+mod device_list;
+mod fast_cpu;
+mod heap;
+mod inventory;
+mod vulkan_env;
+mod wgpu_device;
 
 pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};
 pub use fast_cpu::{ConvAlgorithm, FastCpu, set_conv_algorithm};
