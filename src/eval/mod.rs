@@ -4,14 +4,14 @@
 //! [`read_stats`]/[`write_stats`] pytorch-fid's `.npz`. Paired distances between an image and
 //! its reference: [`ciede2000`] (CIEDE2000) and [`ssim()`].
 
-pub mod delta_e;
-pub mod features;
-pub mod frechet;
-pub mod kid;
-pub mod score;
-pub mod ssim;
-pub mod statistics;
-pub mod stats_file;
+mod delta_e;
+mod features;
+mod frechet;
+mod kid;
+mod score;
+mod ssim;
+mod statistics;
+mod stats_file;
 
 pub use delta_e::{ciede2000, mean_ciede2000, srgb_to_lab};
 pub use features::{ExtractOptions, Extracted, extract_features, list_images};
