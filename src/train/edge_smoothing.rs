@@ -164,9 +164,3 @@ pub fn rgb_to_gray(img: &RgbImage) -> GrayImage {
     }
     gray
 }
-
-/// `cv2.GaussianBlur(img, (size, size), 0)` for size 3, 5 or 7, bit-exact; `None` for
-/// other sizes.
-pub fn gaussian_blur(img: &RgbImage, size: u32) -> Option<RgbImage> {
-    gaussian::integer_kernel(size as usize).map(|k| gaussian::gaussian_blur(img, k))
-}

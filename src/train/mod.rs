@@ -18,33 +18,33 @@
 //!   `grad_sync`, `data_parallel`.
 
 mod batch_source;
-pub mod cartoongan;
-pub mod checkpoint;
-pub mod config;
-pub mod content_loss;
+mod cartoongan;
+mod checkpoint;
+mod config;
+mod content_loss;
 mod cycle_loss;
-pub mod cyclegan;
-pub mod data;
+mod cyclegan;
+mod data;
 #[cfg(feature = "collective")]
-pub mod data_parallel;
-pub mod edge_smoothing;
+mod data_parallel;
+mod edge_smoothing;
 mod error;
-pub mod gan_loss;
-pub mod gan_model;
-pub mod grad_sync;
+mod gan_loss;
+mod gan_model;
+mod grad_sync;
 mod host_tensor;
-pub mod image_pool;
-pub mod metrics;
-pub mod plot;
-pub mod presets;
-pub mod registry;
-pub mod resume;
+mod image_pool;
+mod metrics;
+mod plot;
+mod presets;
+mod registry;
+mod resume;
 mod rng;
 mod samples;
 mod sections;
-pub mod smoothing_cache;
+mod smoothing_cache;
 mod state_files;
-pub mod trainer;
+mod trainer;
 
 pub use batch_source::{BatchSource, HostBatch, ReplayBatches};
 pub use cartoongan::{CartoonGan, CartoonGanConfig};
