@@ -28,7 +28,6 @@ const MANIFEST: &str = "manifest.txt";
 
 /// A published style on the fast CPU engine.
 pub struct Teacher {
-    style: Style,
     generator: CpuGenerator,
 }
 
@@ -48,12 +47,7 @@ impl Teacher {
             .map_err(|e| field(e.to_string()))?;
         let generator = CpuGenerator::from_generator(&g, &GeneratorConfig::published())
             .map_err(|e| field(e.to_string()))?;
-        Ok(Self { style, generator })
-    }
-
-    /// The style's name.
-    pub fn name(&self) -> &'static str {
-        self.style.name()
+        Ok(Self { generator })
     }
 
     /// The teacher's output on an image (same size).

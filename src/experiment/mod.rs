@@ -15,25 +15,25 @@
 //! writes the report of the finished runs (`--report`), and `slurm` ([`write_slurm_jobs`],
 //! [`submit_slurm_jobs`]) writes and submits the Slurm job array.
 
-pub mod cartoonize_run;
-pub mod collect;
-pub mod distill;
-pub mod error;
-pub mod layout;
-pub mod markers;
-pub mod options;
-pub mod plan;
-pub mod planned;
-pub mod records;
-pub mod report_writer;
-pub mod resolve;
-pub mod run_lock;
-pub mod runner;
-pub mod scale;
-pub mod scoring;
-pub mod shard;
-pub mod slurm;
-pub mod test_set;
+mod cartoonize_run;
+mod collect;
+mod distill;
+mod error;
+mod layout;
+mod markers;
+mod options;
+mod plan;
+mod planned;
+mod records;
+mod report_writer;
+mod resolve;
+mod run_lock;
+mod runner;
+mod scale;
+mod scoring;
+mod shard;
+mod slurm;
+mod test_set;
 
 pub use cartoonize_run::translator_for_run;
 pub use error::ExperimentError;
