@@ -11,11 +11,11 @@
 mod api;
 mod assets;
 mod error;
-pub mod job;
+mod job;
 mod models;
-pub mod queue;
+mod queue;
 mod results;
-pub mod runs_index;
+mod runs_index;
 mod serve;
 
 pub use api::{StudioOptions, router};
