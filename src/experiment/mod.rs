@@ -45,9 +45,10 @@ pub use plan::{
 pub use planned::list_runs;
 pub use records::{ExperimentSummary, RunRecord, RunStatus};
 pub use resolve::resolve_config;
-pub use run_lock::RunLock;
+pub use run_lock::{Holder, RunLock};
 pub use runner::run_experiment;
 pub use scale::Scale;
+pub use scoring::{PairedScores, RunScores};
 pub use shard::Shard;
 pub use slurm::{
     SlurmJobs, SlurmOptions, SubmittedJobs, submit as submit_slurm_jobs,

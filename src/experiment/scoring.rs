@@ -33,7 +33,7 @@ pub struct RunScores {
     pub kid_std: Option<f64>,
     /// Generated images scored.
     pub images: usize,
-    /// Which Inception and dimensions produced them ([`Scorer::label`]).
+    /// Which Inception and dimensions produced them (`Scorer::label`).
     pub inception: String,
     /// Paired distances to the references (distillation plans only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,7 +62,7 @@ pub fn higher_is_better(metric: &str) -> bool {
 /// over the test photos.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairedScores {
-    /// Mean CIEDE2000 ΔE over every pixel ([`crate::eval::delta_e`]); 0 = identical.
+    /// Mean CIEDE2000 ΔE over every pixel ([`crate::eval::mean_ciede2000`]); 0 = identical.
     pub delta_e: f64,
     /// Mean SSIM ([`crate::eval::ssim`]); 1 = identical.
     pub ssim: f64,

@@ -23,6 +23,6 @@ pub use error::StudioError;
 pub use job::{Progress, cartoonize_upload, header_dimensions};
 pub use models::{Catalogue, ModelSource};
 pub use queue::{JobQueue, JobState};
-pub use results::{ResultStore, safe_name};
+pub use results::{ResultStore, StoredResult, safe_name};
 pub use runs_index::{RunEntry, RunKind, scan};
 pub use serve::serve;

@@ -52,13 +52,18 @@ pub use checkpoint::{
     TrainState, latest_checkpoint, read_state, save_checkpoint, verify_checkpoint,
 };
 pub use config::TrainConfig;
-pub use content_loss::{ContentLossConfig, FeatureNetKind, FeatureNetwork};
+pub use content_loss::{
+    ContentLoss, ContentLossConfig, FeatureNetError, FeatureNetKind, FeatureNetwork,
+    InputNormalization,
+};
 pub use cycle_loss::{cycle_loss, identity_loss};
 pub use cyclegan::{CycleGan, CycleGanConfig};
 pub use data::{cached_smoothing, identity_smoothing, load_resized, run_smoothing};
 #[cfg(feature = "collective")]
 pub use data_parallel::{DataParallel, batch_share};
-pub use edge_smoothing::{EdgeSmoother, EdgeSmootherConfig, rgb_to_gray};
+pub use edge_smoothing::{
+    EdgeSmoother, EdgeSmootherConfig, SmoothingError, SmoothingMaps, rgb_to_gray,
+};
 pub use error::TrainError;
 pub use gan_loss::GanLossKind;
 pub use gan_model::{GanModel, Losses, ModelSection, Phase, seeded_init, try_seeded_init};

@@ -18,7 +18,7 @@ pub use checkpoint::{
     read_generator_arch, read_generator_config, resolve_generator_path, save_generator,
     save_resnet_generator,
 };
-pub use download::{RetryPolicy, sha256_file};
+pub use download::{DownloadError, Downloader, ExpectedHash, RetryPolicy, sha256_file};
 pub use fid_inception::{
     FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL, load_fid_inception, locate_fid_weights,
 };

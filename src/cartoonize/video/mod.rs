@@ -14,6 +14,7 @@ pub use clip::{VideoOptions, VideoSummary, cartoonize_video};
 pub use ffmpeg::{VideoInfo, probe};
 pub use flicker::Flicker;
 pub use plan::{collect_videos_in_folders, plan_video_outputs};
+pub use stabilize::BlendOptions;
 
 use std::path::PathBuf;
 
