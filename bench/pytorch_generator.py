@@ -18,6 +18,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue as queue_mod
 import statistics
 import tempfile
 import time
@@ -103,6 +104,21 @@ def peak_rss_mib():
 
 
 def run_case(engine, case, weights_dir, photo, runs, onnx_path, queue):
+    # A case that fails (an allocation it cannot get, say) reports why instead of leaving the
+    # parent waiting on the queue.
+    try:
+        _run_case(engine, case, weights_dir, photo, runs, onnx_path, queue)
+    except BaseException as e:  # noqa: BLE001 - MemoryError and runtime allocation errors alike
+        label = str(case)
+        if case == "photo":
+            from PIL import Image
+
+            label = "photo {}x{} e2e".format(*Image.open(photo).size)
+        queue.put(dict(engine=engine, case=label, error=f"{type(e).__name__}: {e}"[:300],
+                       peak_rss_mib=peak_rss_mib()))
+
+
+def _run_case(engine, case, weights_dir, photo, runs, onnx_path, queue):
     import torch
     from PIL import Image
 
@@ -192,14 +208,28 @@ def main():
             q = ctx.Queue()
             p = ctx.Process(target=run_case, args=(engine, case, weights_dir, args.photo, args.runs, onnx_path, q))
             p.start()
-            r = q.get()
+            r = None
+            while r is None:
+                try:
+                    r = q.get(timeout=5)
+                except queue_mod.Empty:
+                    if not p.is_alive() and q.empty():
+                        # Killed (the OOM killer: exit code -9) or crashed without a word.
+                        r = dict(engine=engine, case=str(case), peak_rss_mib=None,
+                                 error=f"child process died, exit code {p.exitcode}")
             p.join()
-            print(f"{r['engine']}: {r['case']} median {r['median_s']:.3f} s (CPU {r['cpu_s']:.3f} s)", flush=True)
+            if "error" in r:
+                print(f"{r['engine']}: {r['case']} FAILED: {r['error']}", flush=True)
+            else:
+                print(f"{r['engine']}: {r['case']} median {r['median_s']:.3f} s (CPU {r['cpu_s']:.3f} s)", flush=True)
             rows.append(r)
     print("| engine | case | median s | min s | runs | peak RSS MiB |\n|---|---|---:|---:|---:|---:|")
     for r in rows:
         rss = "?" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:.0f}"
-        print(f"| {r['engine']} | {r['case']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['runs']} | {rss} |")
+        if "error" in r:
+            print(f"| {r['engine']} | {r['case']} | failed: {r['error']} | | | {rss} |")
+        else:
+            print(f"| {r['engine']} | {r['case']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['runs']} | {rss} |")
     print(json.dumps({"threads": os.cpu_count()}))
 
 
