@@ -3,7 +3,8 @@
 //! size, frame rate and audio; with stabilization off a middle frame is the image result up
 //! to the codec's loss; the flicker figures with and without stabilization, and of a cartoon
 //! moving exactly with the content, are printed and bounded;
-//! an animated GIF keeps its frame count, delays and loop count.
+//! an animated GIF or WebP keeps its frame count, delays and loop count, and a lossless WebP
+//! without stabilization holds exactly each frame's image result.
 //!
 //! Needs ffmpeg (skipped with a message when it is missing, failed when `CI=true`) and
 //! `TOONGAN_WEIGHTS_DIR` / `TOONGAN_SHARED_DIR`. Run in release mode.
@@ -14,9 +15,13 @@ use std::path::Path;
 use std::process::Command;
 
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, Delay, Frame, RgbaImage};
 use toongan::backend::Cpu;
-use toongan::cartoonize::video::{Flicker, VideoOptions, cartoonize_gif, cartoonize_video, probe};
+use toongan::cartoonize::video::{
+    AnimationFormat, Flicker, VideoOptions, animation_format, cartoonize_animation,
+    cartoonize_video, probe,
+};
 use toongan::cartoonize::{TileOptions, cartoonize_image};
 use toongan::engine::CpuGenerator;
 use toongan::imageio::{decode_image, to_u8};
@@ -255,24 +260,50 @@ fn clip_keeps_frames_size_rate_and_audio_and_measures_flicker() {
     );
 }
 
+/// Frame delays of the test animations, in ms.
+const DELAYS: [u32; 5] = [40, 80, 120, 60, 200];
+
+/// The test animation's frames: a 64x48 window over a real photo moving 2 px a frame.
+fn pan_frames() -> Vec<RgbaImage> {
+    let photo = decode_image(&common::photo("mountain-lake.jpg")).expect("photo");
+    let pw = photo.width as usize;
+    (0..DELAYS.len())
+        .map(|i| {
+            RgbaImage::from_fn(64, 48, |x, y| {
+                let p = ((y as usize + 200) * pw + x as usize + 300 + 2 * i) * 3;
+                let c = |k: usize| to_u8(photo.rgb[p + k]);
+                image::Rgba([c(0), c(1), c(2), 255])
+            })
+        })
+        .collect()
+}
+
+/// Decoded output frames (checked for count, size and delays) and the output's loop count.
+fn check_frames_and_delays(
+    frames: Vec<Frame>,
+    looped: image::metadata::LoopCount,
+) -> Vec<RgbaImage> {
+    assert_eq!(frames.len(), DELAYS.len(), "frame count");
+    for (f, &ms) in frames.iter().zip(&DELAYS) {
+        assert_eq!(f.delay().numer_denom_ms(), (ms, 1), "frame delay");
+        assert_eq!(f.buffer().dimensions(), (64, 48));
+    }
+    assert!(
+        matches!(looped, image::metadata::LoopCount::Finite(n) if n.get() == 3),
+        "loop count not kept"
+    );
+    frames.into_iter().map(Frame::into_buffer).collect()
+}
+
 #[test]
 fn animated_gif_keeps_frames_delays_and_loop_count() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let photo = decode_image(&common::photo("mountain-lake.jpg")).expect("photo");
-    let (w, h) = (64u32, 48u32);
-    let pw = photo.width as usize;
-    let delays = [40u32, 80, 120, 60, 200];
     let input = dir.path().join("anim.gif");
     {
         let mut bytes = Vec::new();
         let mut enc = GifEncoder::new(&mut bytes);
         enc.set_repeat(Repeat::Finite(3)).expect("repeat");
-        for (i, &ms) in delays.iter().enumerate() {
-            let img = RgbaImage::from_fn(w, h, |x, y| {
-                let p = ((y as usize + 200) * pw + x as usize + 300 + 2 * i) * 3;
-                let c = |k: usize| to_u8(photo.rgb[p + k]);
-                image::Rgba([c(0), c(1), c(2), 255])
-            });
+        for (img, &ms) in pan_frames().into_iter().zip(&DELAYS) {
             enc.encode_frame(Frame::from_parts(
                 img,
                 0,
@@ -284,23 +315,72 @@ fn animated_gif_keeps_frames_delays_and_loop_count() {
         drop(enc);
         std::fs::write(&input, bytes).expect("write gif");
     }
+    assert_eq!(animation_format(&input), Some(AnimationFormat::Gif));
     let out = dir.path().join("anim_hayao.gif");
-    let n = cartoonize_gif(&engine(), &input, &out, &VideoOptions::default(), |_, _| {})
+    let n = cartoonize_animation(&engine(), &input, &out, &VideoOptions::default(), |_, _| {})
         .expect("cartoonize gif");
-    assert_eq!(n, delays.len());
+    assert_eq!(n, DELAYS.len());
     let dec = GifDecoder::new(std::io::BufReader::new(
         std::fs::File::open(&out).expect("open output"),
     ))
     .expect("decode output");
     let looped = dec.loop_count();
-    let frames = dec.into_frames().collect_frames().expect("frames");
-    assert_eq!(frames.len(), delays.len(), "frame count");
-    for (f, &ms) in frames.iter().zip(&delays) {
-        assert_eq!(f.delay().numer_denom_ms(), (ms, 1), "frame delay");
-        assert_eq!(f.buffer().dimensions(), (w, h));
+    check_frames_and_delays(dec.into_frames().collect_frames().expect("frames"), looped);
+}
+
+#[test]
+fn animated_webp_keeps_frames_delays_loop_count_and_each_frames_image_result() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let frames = pan_frames();
+    // The input is written with libwebp (the crate the output is written with); the output is
+    // read back with the image crate's own decoder.
+    let input = dir.path().join("anim.webp");
+    {
+        let options = webp_animation::EncoderOptions {
+            anim_params: webp_animation::AnimParams { loop_count: 3 },
+            encoding_config: Some(webp_animation::EncodingConfig::default()),
+            ..Default::default()
+        };
+        let mut enc =
+            webp_animation::Encoder::new_with_options((64, 48), options).expect("encoder");
+        let mut t = 0;
+        for (img, &ms) in frames.iter().zip(&DELAYS) {
+            enc.add_frame(img.as_raw(), t).expect("frame");
+            t += ms as i32;
+        }
+        std::fs::write(&input, &*enc.finalize(t).expect("finalize")).expect("write webp");
     }
-    assert!(
-        matches!(looped, image::metadata::LoopCount::Finite(n) if n.get() == 3),
-        "loop count not kept"
-    );
+    assert_eq!(animation_format(&input), Some(AnimationFormat::WebP));
+    let engine = engine();
+    let out = dir.path().join("anim_hayao.webp");
+    let options = VideoOptions {
+        stabilize: false,
+        ..VideoOptions::default()
+    };
+    let n =
+        cartoonize_animation(&engine, &input, &out, &options, |_, _| {}).expect("cartoonize webp");
+    assert_eq!(n, DELAYS.len());
+    let dec = WebPDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("open output"),
+    ))
+    .expect("decode output");
+    assert!(dec.has_animation(), "output is not an animated WebP");
+    let looped = dec.loop_count();
+    let outputs =
+        check_frames_and_delays(dec.into_frames().collect_frames().expect("frames"), looped);
+    // Lossless in, lossless out, no stabilization: each frame is exactly its image result.
+    for (i, (frame, output)) in frames.iter().zip(&outputs).enumerate() {
+        let rgb: Vec<f32> = frame
+            .pixels()
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .map(|v| f32::from(v) / 255.0)
+            .collect();
+        let expected: Vec<u8> = cartoonize_image(&engine, &rgb, 64, 48, TileOptions::default())
+            .into_iter()
+            .map(to_u8)
+            .collect();
+        let got: Vec<u8> = output.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+        assert_eq!(got, expected, "frame {i} is not its image result");
+        assert!(output.pixels().all(|p| p[3] == 255), "frame {i} alpha");
+    }
 }

@@ -212,7 +212,7 @@ pub fn run(args: CartoonizeArgs, registry: StyleRegistry) -> anyhow::Result<Exit
             plan_outputs(&inputs, out.as_deref(), tag).map_err(anyhow::Error::msg)?
         };
         let media = cartoonize_media::Media {
-            gifs: cartoonize_media::take_animated_gifs(&mut jobs),
+            animations: cartoonize_media::take_animations(&mut jobs),
             videos: cartoonize_media::plan_videos(&videos, out.as_deref(), single, tag),
         };
         failed |= cartoonize_jobs(&args, source, &jobs, &media, options)?;
@@ -312,7 +312,7 @@ fn write_compare_sheets(
 ) -> bool {
     let mut failed = false;
     for (input, rel) in inputs {
-        // Animated GIFs are not in the image jobs: they get no sheet.
+        // Animated GIFs and WebPs are not in the image jobs: they get no sheet.
         let Some(columns_out) = outputs
             .iter()
             .map(|(tag, jobs)| {

@@ -1,4 +1,4 @@
-//! `toongan cartoonize` on video clips and animated GIFs: sorting them out of the inputs,
+//! `toongan cartoonize` on video clips and animated GIFs and WebPs: sorting them out of the inputs,
 //! and running each with a frames/s progress bar.
 
 use std::path::{Path, PathBuf};
@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use toongan::cartoonize::video::{
-    VideoOptions, cartoonize_gif, cartoonize_video, collect_videos_in_folders, is_animated_gif,
-    is_video, plan_video_outputs,
+    VideoOptions, animation_format, cartoonize_animation, cartoonize_video,
+    collect_videos_in_folders, is_video, plan_video_outputs,
 };
 use toongan::cartoonize::{InputFile, Translator};
 
 /// Clips and animations found among the inputs; the rest stay images.
 pub struct Media {
     pub videos: Vec<InputFile>,
-    pub gifs: Vec<InputFile>,
+    pub animations: Vec<InputFile>,
 }
 
 /// Input files as `(file, path relative to the folder it was found in)`.
@@ -41,18 +41,19 @@ pub fn plan_videos(
     plan_video_outputs(videos, file, folder, tag)
 }
 
-/// Moves animated GIF jobs out of `jobs` (their output becomes a `.gif`).
-pub fn take_animated_gifs(jobs: &mut Vec<InputFile>) -> Vec<InputFile> {
-    let (gifs, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
-        .into_iter()
-        .partition(|j| is_animated_gif(&j.input));
-    *jobs = rest;
-    gifs.into_iter()
-        .map(|mut j| {
-            j.output = j.output.with_extension("gif");
-            j
-        })
-        .collect()
+/// Moves animated GIF and WebP jobs out of `jobs` (each output takes its input's format).
+pub fn take_animations(jobs: &mut Vec<InputFile>) -> Vec<InputFile> {
+    let mut animations = Vec::new();
+    for mut job in std::mem::take(jobs) {
+        match animation_format(&job.input) {
+            Some(format) => {
+                job.output = job.output.with_extension(format.extension());
+                animations.push(job);
+            }
+            None => jobs.push(job),
+        }
+    }
+    animations
 }
 
 fn frame_bar(name: &str, total: Option<usize>) -> anyhow::Result<ProgressBar> {
@@ -109,9 +110,9 @@ pub fn run_media(
             Err(e) => failures.push((job.input.clone(), e.to_string())),
         }
     }
-    for job in &media.gifs {
+    for job in &media.animations {
         let bar = frame_bar(&job.input.display().to_string(), None)?;
-        let result = cartoonize_gif(
+        let result = cartoonize_animation(
             translator,
             &job.input,
             &job.output,

@@ -1,4 +1,4 @@
-//! Cartoonizing video clips (through the ffmpeg command-line tool) and animated GIFs, frame
+//! Cartoonizing video clips (through the ffmpeg command-line tool) and animated GIFs and WebPs, frame
 //! by frame, each frame blended with the previous output moved by the input's global motion
 //! (`stabilize`) unless asked for the exact image result of every frame.
 
@@ -9,7 +9,7 @@ mod flicker;
 mod plan;
 mod stabilize;
 
-pub use animation::{cartoonize_gif, is_animated_gif};
+pub use animation::{AnimationFormat, animation_format, cartoonize_animation};
 pub use clip::{VideoOptions, VideoSummary, cartoonize_video};
 pub use ffmpeg::{VideoInfo, probe};
 pub use flicker::Flicker;
@@ -60,7 +60,7 @@ pub enum VideoError {
         source: std::io::Error,
     },
     /// The animation could not be decoded or encoded.
-    #[error("{path}: {message} (is it a complete animated GIF?)")]
+    #[error("{path}: {message} (is it a complete animated GIF or WebP?)")]
     Animation {
         /// The file.
         path: PathBuf,
