@@ -5,14 +5,15 @@
 //! On the CPU a CartoonGAN generator runs on toongan's inference engine
 //! ([`CpuGenerator`], [`CpuEngine::Fast`]) unless burn is asked for ([`CpuEngine::Burn`]: burn's
 //! FastCpu backend, for comparisons); CycleGAN's ResNet generators run on burn. On a GPU
-//! (CUDA, wgpu) every generator runs on burn on that device.
+//! (CUDA, wgpu) every generator runs on burn on that device, with video frames in batches
+//! ([`GPU_FRAME_BATCH_BYTES`]).
 
 use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
 
 use crate::backend::{BackendTask, Cpu, DeviceChoice, DeviceError};
-use crate::cartoonize::{BurnTranslator, ResnetTranslator, Translator};
+use crate::cartoonize::{BurnTranslator, GPU_FRAME_BATCH_BYTES, ResnetTranslator, Translator};
 use crate::engine::{CpuGenerator, EngineError};
 use crate::model::GeneratorConfig;
 use crate::weights::{
@@ -92,22 +93,39 @@ pub fn load_translator(
                 }
             })
         }
-        (device, _) => device.run(BurnTask(source))?,
+        (device, _) => {
+            // GPUs take video frames in batches; on the CPU every core already works on each
+            // frame.
+            let frame_batch_bytes = match device {
+                DeviceChoice::Cpu => 0,
+                DeviceChoice::Cuda(_) | DeviceChoice::Wgpu(_) => GPU_FRAME_BATCH_BYTES,
+            };
+            device.run(BurnTask {
+                source,
+                frame_batch_bytes,
+            })?
+        }
     }
 }
 
 /// Loads the generator on the device's burn backend and wraps it as a translator.
-struct BurnTask<'a>(&'a GeneratorSource);
+struct BurnTask<'a> {
+    source: &'a GeneratorSource,
+    frame_batch_bytes: usize,
+}
 
 impl BackendTask for BurnTask<'_> {
     type Output = Result<Box<dyn Translator>, InferenceError>;
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        Ok(match self.0.load::<B>(&device)? {
+        let batches = self.frame_batch_bytes;
+        Ok(match self.source.load::<B>(&device)? {
             TrainedGenerator::Cartoongan(g, config) => {
-                Box::new(BurnTranslator::new(g, &config, device))
+                Box::new(BurnTranslator::new(g, &config, device).with_frame_batches(batches))
             }
-            TrainedGenerator::Resnet(g, _) => Box::new(ResnetTranslator::new(g, device)),
+            TrainedGenerator::Resnet(g, _) => {
+                Box::new(ResnetTranslator::new(g, device).with_frame_batches(batches))
+            }
         })
     }
 }

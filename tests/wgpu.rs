@@ -76,7 +76,10 @@ mod on_wgpu {
     use toongan::backend::{
         Cpu, CpuAutodiff, DeviceChoice, Wgpu, WgpuAdapter, WgpuAutodiff, wgpu_device,
     };
-    use toongan::cartoonize::{BurnTranslator, TileOptions, cartoonize_image};
+    use toongan::cartoonize::{
+        BurnTranslator, GPU_FRAME_BATCH_BYTES, MAX_FRAME_BATCH, TileOptions, Translator,
+        cartoonize_frames_together, cartoonize_image,
+    };
     use toongan::engine::CpuGenerator;
     use toongan::eval::{ExtractOptions, extract_features};
     use toongan::imageio::to_u8;
@@ -166,6 +169,44 @@ mod on_wgpu {
                 style.name()
             );
             assert!(max <= 1, "{}: max {max} levels off", style.name());
+        }
+    }
+
+    #[test]
+    fn video_frames_go_to_the_gpu_in_batches_each_with_its_own_result() {
+        let Some(device) = device() else { return };
+        let (rgb, w, _) = small_photo("cat.png", 100);
+        // Five 62x46 frames (padded to 64x48 and cropped back): a window moving 2 px a frame.
+        let (fw, fh) = (62, 46);
+        let frames: Vec<Vec<f32>> = (0..5)
+            .map(|t| {
+                (0..fh)
+                    .flat_map(|y| {
+                        let start = (y * w + 2 * t) * 3;
+                        rgb[start..start + fw * 3].to_vec()
+                    })
+                    .collect()
+            })
+            .collect();
+        let g = load_published_generator::<Wgpu>(&common::weights_dir().join("hayao"), &device)
+            .unwrap();
+        let gpu = BurnTranslator::new(g, &GeneratorConfig::published(), device.clone())
+            .with_frame_batches(GPU_FRAME_BATCH_BYTES);
+        assert_eq!(gpu.frame_batch(fw, fh), MAX_FRAME_BATCH);
+        let inputs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+        let together = cartoonize_frames_together(&gpu, &inputs, fw, fh, TileOptions::default());
+        assert_eq!(together.len(), frames.len());
+        for (t, (frame, got)) in frames.iter().zip(&together).enumerate() {
+            let alone = cartoonize_image(&gpu, frame, fw, fh, TileOptions::default());
+            assert_eq!(got.len(), alone.len());
+            let max = got
+                .iter()
+                .zip(&alone)
+                .map(|(&a, &b)| to_u8(a).abs_diff(to_u8(b)))
+                .max()
+                .unwrap();
+            eprintln!("frame {t} in a batch of 5 vs alone: max {max} level(s)");
+            assert!(max <= 1, "frame {t}: {max} levels from its own result");
         }
     }
 

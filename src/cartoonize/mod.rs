@@ -10,11 +10,15 @@ pub mod video;
 mod whole_image;
 
 pub use batch::{BatchOptions, BatchSummary, InputFile, plan_outputs, run_batch};
-pub use burn_translator::{BurnTranslator, ResnetTranslator};
+pub use burn_translator::{
+    BurnTranslator, GPU_FRAME_BATCH_BYTES, MAX_FRAME_BATCH, ResnetTranslator, frames_per_batch,
+};
 pub use inputs::collect_batch_inputs;
 pub use isolate::isolated;
 pub use temporal::TemporalStats;
-pub use whole_image::{TileOptions, cartoonize_frame, cartoonize_image};
+pub use whole_image::{
+    TileOptions, cartoonize_frame, cartoonize_frames_together, cartoonize_image,
+};
 
 /// Turns an RGB image into a cartoon of the same size.
 ///
@@ -50,5 +54,21 @@ pub trait Translator: Send + Sync {
         _stats: &mut TemporalStats,
     ) -> Vec<f32> {
         self.translate(rgb, width, height)
+    }
+
+    /// How many frames of `width`x`height` to give [`Self::translate_batch`] at once; 1 (the
+    /// default) translates video frames one at a time. GPU translators batch, which keeps the
+    /// device busy while the host decodes, blends and encodes.
+    fn frame_batch(&self, _width: usize, _height: usize) -> usize {
+        1
+    }
+
+    /// Translates images of one size together, each with the result [`Self::translate`]
+    /// gives it alone (instance norms are per image) up to float rounding.
+    fn translate_batch(&self, images: &[&[f32]], width: usize, height: usize) -> Vec<Vec<f32>> {
+        images
+            .iter()
+            .map(|rgb| self.translate(rgb, width, height))
+            .collect()
     }
 }

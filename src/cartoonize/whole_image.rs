@@ -2,6 +2,8 @@
 //! image whole, or when it is larger than the tile, in bands with whole-image normalization
 //! statistics (CPU engine) or in overlapping blended tiles (other translators), crop back.
 
+use std::borrow::Cow;
+
 use super::{TemporalStats, Translator};
 use crate::imageio::tiling::{TileBlender, TilePlan};
 
@@ -56,27 +58,11 @@ pub fn cartoonize_frame(
     tiles: TileOptions,
     stats: Option<&mut TemporalStats>,
 ) -> Vec<f32> {
-    let pw = width.div_ceil(4) * 4;
-    let ph = height.div_ceil(4) * 4;
-    let padded: std::borrow::Cow<[f32]> = if (pw, ph) == (width, height) {
-        rgb.into()
-    } else {
-        let mut out = Vec::with_capacity(pw * ph * 3);
-        for y in 0..ph {
-            let sy = reflect(y, height);
-            for x in 0..pw {
-                let sx = reflect(x, width);
-                let i = (sy * width + sx) * 3;
-                out.extend_from_slice(&rgb[i..i + 3]);
-            }
-        }
-        out.into()
-    };
+    let (pw, ph) = padded_size(width, height);
+    let padded = pad_to_multiple_of_4(rgb, width, height);
     let plan = TilePlan::new(pw, ph, tiles.tile, tiles.overlap);
     let large = || translator.translate_large(&padded, pw, ph, tiles.tile);
-    // An image of at most tile² pixels runs whole whatever its shape: its memory is that of
-    // one tile, and a long thin image would otherwise pay the banded path's extra passes.
-    let full = if plan.len() == 1 || pw * ph <= tiles.tile * tiles.tile {
+    let full = if runs_whole(&plan, pw, ph, tiles) {
         match stats {
             Some(stats) => translator.translate_frame(&padded, pw, ph, stats),
             None => translator.translate(&padded, pw, ph),
@@ -100,6 +86,72 @@ pub fn cartoonize_frame(
         }
         blender.finish()
     };
+    crop(full, width, height)
+}
+
+/// [`cartoonize_frame`] without statistics for several frames of one size, given to the
+/// translator together ([`Translator::translate_batch`]) when they run whole; frames larger
+/// than the tile run one by one.
+pub fn cartoonize_frames_together(
+    translator: &dyn Translator,
+    frames: &[&[f32]],
+    width: usize,
+    height: usize,
+    tiles: TileOptions,
+) -> Vec<Vec<f32>> {
+    let (pw, ph) = padded_size(width, height);
+    let plan = TilePlan::new(pw, ph, tiles.tile, tiles.overlap);
+    if !runs_whole(&plan, pw, ph, tiles) {
+        return frames
+            .iter()
+            .map(|rgb| cartoonize_frame(translator, rgb, width, height, tiles, None))
+            .collect();
+    }
+    let padded: Vec<_> = frames
+        .iter()
+        .map(|rgb| pad_to_multiple_of_4(rgb, width, height))
+        .collect();
+    let inputs: Vec<&[f32]> = padded.iter().map(|p| &p[..]).collect();
+    translator
+        .translate_batch(&inputs, pw, ph)
+        .into_iter()
+        .map(|full| crop(full, width, height))
+        .collect()
+}
+
+/// The image size rounded up to multiples of 4, as the generator needs.
+fn padded_size(width: usize, height: usize) -> (usize, usize) {
+    (width.div_ceil(4) * 4, height.div_ceil(4) * 4)
+}
+
+/// `rgb` reflection-padded on the right and bottom to [`padded_size`].
+fn pad_to_multiple_of_4(rgb: &[f32], width: usize, height: usize) -> Cow<'_, [f32]> {
+    let (pw, ph) = padded_size(width, height);
+    if (pw, ph) == (width, height) {
+        return rgb.into();
+    }
+    let mut out = Vec::with_capacity(pw * ph * 3);
+    for y in 0..ph {
+        let sy = reflect(y, height);
+        for x in 0..pw {
+            let sx = reflect(x, width);
+            let i = (sy * width + sx) * 3;
+            out.extend_from_slice(&rgb[i..i + 3]);
+        }
+    }
+    out.into()
+}
+
+/// Whether an image of `pw`x`ph` (padded) runs in one piece. An image of at most tile²
+/// pixels runs whole whatever its shape: its memory is that of one tile, and a long thin
+/// image would otherwise pay the banded path's extra passes.
+fn runs_whole(plan: &TilePlan, pw: usize, ph: usize, tiles: TileOptions) -> bool {
+    plan.len() == 1 || pw * ph <= tiles.tile * tiles.tile
+}
+
+/// The top-left `width`x`height` of a padded result.
+fn crop(full: Vec<f32>, width: usize, height: usize) -> Vec<f32> {
+    let (pw, ph) = padded_size(width, height);
     if (pw, ph) == (width, height) {
         return full;
     }
