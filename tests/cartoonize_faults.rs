@@ -41,18 +41,7 @@ fn gradient(w: u32, h: u32) -> RgbImage {
 
 /// `prlimit` when present; in CI it must be.
 fn prlimit() -> Option<PathBuf> {
-    let found = ["/usr/bin/prlimit", "/bin/prlimit"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "prlimit (util-linux) is required in CI"
-        );
-        eprintln!("prlimit not found: skipping the memory-capped run");
-    }
-    found
+    common::debian_tool("prlimit", "util-linux")
 }
 
 /// Runs `toongan args` under the memory cap, killed after `limit`.
@@ -332,6 +321,49 @@ fn outputs_have_the_umask_mode() {
     assert!(run.status.success(), "{}", stderr(&run));
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o666 & !umask(), "mode {mode:o}");
+}
+
+/// Item 6: an output's data is fsynced before it is renamed into place, and its folder after
+/// the rename, so neither a crash nor a power loss leaves an empty or missing output.
+#[cfg(target_os = "linux")]
+#[test]
+fn outputs_are_fsynced_before_the_rename_and_their_folder_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let model = tiny_model(&root);
+    let input = root.join("p.png");
+    gradient(16, 16).save(&input).unwrap();
+    let out_dir = root.join("out");
+    let out = out_dir.join("p_out.png");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toongan"));
+    cmd.args(["cartoonize", s(&input), "--model", s(&model), "-o", s(&out)])
+        .env("XDG_CACHE_HOME", &root)
+        .env_remove("TOONGAN_WEIGHTS_DIR");
+    let Some((run, trace)) = common::strace::traced(&cmd, &root.join("strace.log")) else {
+        return;
+    };
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(out.is_file());
+    let (at, from) = trace
+        .rename_onto(&out)
+        .unwrap_or_else(|| panic!("no rename onto {}:\n{}", out.display(), trace.describe()));
+    assert_eq!(
+        from.parent(),
+        Some(out_dir.as_path()),
+        "temporary file beside the output"
+    );
+    assert!(
+        trace.fsynced(&from, 0..at),
+        "{} not fsynced before its rename:\n{}",
+        from.display(),
+        trace.describe()
+    );
+    assert!(
+        trace.fsynced(&out_dir, at + 1..trace.end()),
+        "{} not fsynced after the rename:\n{}",
+        out_dir.display(),
+        trace.describe()
+    );
 }
 
 /// One corpus file: its name, and whether it must fail (None: may decode or fail).

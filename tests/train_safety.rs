@@ -335,3 +335,75 @@ fn sigkill_at_twenty_random_moments_never_loses_more_than_a_checkpoint_interval(
         "every step logged once"
     );
 }
+
+/// Item 10: every file of a checkpoint is fsynced, and its folder, before the folder is renamed
+/// into place; `checkpoints/` is fsynced after that rename; `latest` is written the same way
+/// (its data fsynced before its rename, the run folder after). Seen with strace.
+#[cfg(target_os = "linux")]
+#[test]
+fn checkpoints_and_latest_are_fsynced_around_their_renames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (photos, cartoons) = make_data(&root);
+    let run = root.join("run");
+    let cmd = train_cmd(
+        &photos,
+        &cartoons,
+        &run,
+        false,
+        &["--epochs", "1", "--set", "output.checkpoint_every=1"],
+    );
+    let Some((out, trace)) = common::strace::traced(&cmd, &root.join("strace.log")) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", err(&out));
+    let checkpoint = resolve_generator_path(&run)
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let checkpoints = checkpoint.parent().unwrap().to_path_buf();
+    let (at, staged) = trace.rename_onto(&checkpoint).unwrap_or_else(|| {
+        panic!(
+            "no rename onto {}:\n{}",
+            checkpoint.display(),
+            trace.describe()
+        )
+    });
+    assert_eq!(staged.parent(), Some(checkpoints.as_path()));
+    let files: Vec<_> = std::fs::read_dir(&checkpoint)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(files.len() >= 3, "checkpoint files: {files:?}");
+    for name in &files {
+        let staged_file = staged.join(name);
+        assert!(
+            trace.durable_before(&staged_file, at),
+            "{} not fsynced before the checkpoint's rename:\n{}",
+            staged_file.display(),
+            trace.describe()
+        );
+    }
+    assert!(
+        trace.fsynced(&staged, 0..at),
+        "checkpoint folder not fsynced"
+    );
+    assert!(
+        trace.fsynced(&checkpoints, at + 1..trace.end()),
+        "checkpoints/ not fsynced after the rename:\n{}",
+        trace.describe()
+    );
+    let latest = run.join("latest");
+    let (at, from) = trace
+        .rename_onto(&latest)
+        .expect("latest renamed into place");
+    assert!(
+        trace.fsynced(&from, 0..at),
+        "latest's data not fsynced first"
+    );
+    assert!(
+        trace.fsynced(&run, at + 1..trace.end()),
+        "the run folder not fsynced after latest's rename"
+    );
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod modules;
+pub mod strace;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -116,6 +117,24 @@ pub fn toongan(args: &[&str], cache: &Path) -> Output {
         .env_remove("TOONGAN_WEIGHTS_DIR")
         .output()
         .expect("run toongan")
+}
+
+/// The Debian tool `name` (in /usr/bin or /bin) that a test drives. `.ci/run` installs the
+/// package, so in CI (`CI=true`) a missing tool fails the test; elsewhere the test is skipped
+/// with a message saying what to install.
+pub fn debian_tool(name: &str, package: &str) -> Option<PathBuf> {
+    let found = ["/usr/bin", "/bin"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is required in CI (.ci/run installs the Debian package {package})"
+        );
+        eprintln!("SKIPPED: {name} not installed (apt-get install {package})");
+    }
+    found
 }
 
 /// Stderr as text.
