@@ -100,6 +100,9 @@ impl AdapterInfo {
 
 /// cubecl's name for an adapter: its device type and its index among adapters of that type
 /// (cubecl's `WgpuDevice`, kept here so the choice is testable without the `wgpu` feature).
+// Used by `wgpu_device` (the `wgpu` feature) and by the unit tests, which check the choice
+// without the feature.
+#[cfg_attr(not(any(feature = "wgpu", test)), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CubeclAdapter {
     /// `WgpuDevice::DiscreteGpu(i)`.
@@ -113,6 +116,8 @@ pub enum CubeclAdapter {
 }
 
 /// Why `choice` names no adapter of `adapters`: the message says what was found and what to do.
+// As `CubeclAdapter`: for the `wgpu` feature and the unit tests.
+#[cfg_attr(not(any(feature = "wgpu", test)), allow(dead_code))]
 fn not_found(adapters: &[AdapterInfo], choice: WgpuAdapter, api: &str) -> String {
     let software: Vec<String> = adapters
         .iter()
@@ -149,6 +154,8 @@ fn not_found(adapters: &[AdapterInfo], choice: WgpuAdapter, api: &str) -> String
 /// their type, so `wgpu:1` may be `IntegratedGpu(0)`. An adapter of type "other" is reachable in
 /// cubecl only as the fallback of a type with fewer adapters than its index; when none is, it is
 /// reported as unusable rather than silently replaced by another adapter.
+// As `CubeclAdapter`: for the `wgpu` feature and the unit tests.
+#[cfg_attr(not(any(feature = "wgpu", test)), allow(dead_code))]
 pub fn select(
     adapters: &[AdapterInfo],
     choice: WgpuAdapter,
