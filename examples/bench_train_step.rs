@@ -9,7 +9,9 @@
 //! `cargo run --release --example bench_train_step -- --model cyclegan --batch 1 --steps 2`
 //!
 //! Flags: `--batch N` (1), `--size PX` (256), `--steps N` (3), `--no-winograd`, `--trim-heap`
-//! (glibc's default heap trimming, see `toongan::backend::keep_freed_memory`). Prints seconds
+//! (glibc's default heap trimming, see `toongan::backend::keep_freed_memory`),
+//! `--weight-grad-chunk-kib N` (the im2col weight gradients' chunk size, see
+//! `toongan::backend::set_weight_grad_chunk_bytes`). Prints seconds
 //! per step (mean of the timed steps after one warm-up step) and the peak resident memory
 //! (VmHWM), on one line that names the model.
 
@@ -67,6 +69,9 @@ fn main() {
     if !winograd {
         use toongan::backend::{ConvAlgorithm, set_conv_algorithm};
         set_conv_algorithm(ConvAlgorithm::Im2col);
+    }
+    if let Some(kib) = value("--weight-grad-chunk-kib").and_then(|v| v.parse::<usize>().ok()) {
+        toongan::backend::set_weight_grad_chunk_bytes(kib << 10);
     }
     let model = value("--model").unwrap_or_else(|| "cartoongan".into());
     let device = Default::default();

@@ -13,7 +13,7 @@ mod vulkan_env;
 mod wgpu_device;
 
 pub use device_list::{AutodiffDevicesTask, DeviceList, DeviceListError};
-pub use fast_cpu::{ConvAlgorithm, FastCpu, set_conv_algorithm};
+pub use fast_cpu::{ConvAlgorithm, FastCpu, set_conv_algorithm, set_weight_grad_chunk_bytes};
 pub use heap::keep_freed_memory;
 pub use inventory::{AutoPick, Inventory, parse_device};
 pub use vulkan_env::quiet_mesa_device_select;

@@ -19,7 +19,7 @@ use burn_backend::{DType, TensorMetadata};
 use burn_flex::{Flex, FlexTensor};
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use super::flex_tensor::{contiguous, f32_tensor as tensor};
 use crate::kernels::conv::{self, ConvGeom};
@@ -50,6 +50,19 @@ static ALGORITHM: AtomicU8 = AtomicU8::new(0);
 /// what each gains; training leaves it at [`ConvAlgorithm::Auto`].
 pub fn set_conv_algorithm(algorithm: ConvAlgorithm) {
     ALGORITHM.store(algorithm as u8, Ordering::Relaxed);
+}
+
+static WEIGHT_GRAD_CHUNK: AtomicUsize = AtomicUsize::new(CHUNK_BYTES);
+
+/// Sets the chunk size of the im2col weight gradients (7x7, stride 2, transposed and small
+/// convolutions) for the whole process; [`CHUNK_BYTES`] by default. Benchmarks switch it to
+/// measure the chunk policy.
+pub fn set_weight_grad_chunk_bytes(bytes: usize) {
+    WEIGHT_GRAD_CHUNK.store(bytes.max(1), Ordering::Relaxed);
+}
+
+fn weight_grad_chunk_bytes() -> usize {
+    WEIGHT_GRAD_CHUNK.load(Ordering::Relaxed)
 }
 
 fn conv_algorithm() -> ConvAlgorithm {
@@ -268,7 +281,13 @@ pub(super) fn conv2d_weight_backward(
         });
         return tensor(dw, shape);
     }
-    conv::weight_grad(slice(&x), slice(&grad), &g, &mut dw, CHUNK_BYTES);
+    conv::weight_grad(
+        slice(&x),
+        slice(&grad),
+        &g,
+        &mut dw,
+        weight_grad_chunk_bytes(),
+    );
     tensor(dw, shape)
 }
 
@@ -359,7 +378,13 @@ pub(super) fn conv_transpose2d_weight_backward(
     let mut dw = vec![0.0f32; shape.iter().product()];
     // dW = Σ x · col(output_grad)ᵀ: the weight gradient of the forward convolution from the
     // output to the input, with x in the role of that convolution's output gradient.
-    conv::weight_grad(slice(&grad), slice(&x), &g, &mut dw, CHUNK_BYTES);
+    conv::weight_grad(
+        slice(&grad),
+        slice(&x),
+        &g,
+        &mut dw,
+        weight_grad_chunk_bytes(),
+    );
     tensor(dw, shape)
 }
 

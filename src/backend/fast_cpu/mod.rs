@@ -19,7 +19,7 @@ mod elementwise;
 mod flex_tensor;
 mod parallel_ops;
 
-pub use conv_ops::{ConvAlgorithm, set_conv_algorithm};
+pub use conv_ops::{ConvAlgorithm, set_conv_algorithm, set_weight_grad_chunk_bytes};
 
 use burn_backend::BackendTypes;
 use burn_flex::{Flex, FlexDevice, FlexQTensor, FlexTensor};
