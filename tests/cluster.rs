@@ -14,18 +14,11 @@ use std::time::{Duration, Instant};
 use toongan::experiment::RunLock;
 
 mod common;
-use common::shared_dir;
 
 /// 18 shared photos at 96 px: 4 training photos, 4 training "cartoons", 4 test photos, 6 test
 /// "cartoons" (photos stand in for cartoons: the scores only need to be reproducible).
 fn make_data(root: &Path) -> [PathBuf; 4] {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(shared_dir().join("images/photos"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-        .collect();
-    sources.sort();
+    let sources = common::shared_photos();
     assert!(sources.len() >= 18, "need 18 shared photos");
     let dirs = [
         "train_photos",
