@@ -1,5 +1,5 @@
-//! `toongan cartoonize` on video clips and animated GIFs and WebPs: sorting them out of the inputs,
-//! and running each with a frames/s progress bar.
+//! `toongan cartoonize` on video clips and animated GIFs and WebPs: sorting them out of the
+//! inputs, and running each with a frames/s progress bar.
 
 use std::path::{Path, PathBuf};
 

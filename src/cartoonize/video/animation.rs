@@ -100,25 +100,26 @@ pub fn animation_format(path: &Path) -> Option<AnimationFormat> {
 fn read_animation(path: &Path, format: AnimationFormat) -> Result<Animation, VideoError> {
     let reader = open_file(path)?;
     let err = |e: image::ImageError| anim_err(path)(e.to_string());
-    let (frames, loop_count) = match format {
+    // The loop count is each decoder's own method; the frames come through the shared trait.
+    fn collect<'a>(
+        decoder: impl AnimationDecoder<'a>,
+        loop_count: LoopCount,
+    ) -> image::ImageResult<Animation> {
+        let frames = decoder.into_frames().collect_frames()?;
+        Ok(Animation { frames, loop_count })
+    }
+    match format {
         AnimationFormat::Gif => {
             let decoder = GifDecoder::new(reader).map_err(err)?;
             let loop_count = decoder.loop_count();
-            (
-                decoder.into_frames().collect_frames().map_err(err)?,
-                loop_count,
-            )
+            collect(decoder, loop_count).map_err(err)
         }
         AnimationFormat::WebP => {
             let decoder = WebPDecoder::new(reader).map_err(err)?;
             let loop_count = decoder.loop_count();
-            (
-                decoder.into_frames().collect_frames().map_err(err)?,
-                loop_count,
-            )
+            collect(decoder, loop_count).map_err(err)
         }
-    };
-    Ok(Animation { frames, loop_count })
+    }
 }
 
 /// The GIF encoder's repeat setting for a decoder's loop count.
